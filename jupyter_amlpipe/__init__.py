@@ -1,0 +1,68 @@
+"""jupyter_amlpipe: Azure ML SDK v1 pipelines, run locally, in Docker, on Dask or Spark.
+
+The public names are the v1 names. They are loaded on first use, so
+``import jupyter_amlpipe`` stays fast and pulls in no optional engine.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Workspace": "jupyter_amlpipe.workspace.workspace",
+    "Datastore": "jupyter_amlpipe.workspace.datastore",
+    "DataReference": "jupyter_amlpipe.core.data",
+    "DataPath": "jupyter_amlpipe.core.data",
+    "DataPathComputeBinding": "jupyter_amlpipe.core.data",
+    "PipelineData": "jupyter_amlpipe.core.data",
+    "PipelineParameter": "jupyter_amlpipe.core.data",
+    "Pipeline": "jupyter_amlpipe.core.pipeline",
+    "StepSequence": "jupyter_amlpipe.core.steps.base",
+    "Environment": "jupyter_amlpipe.core.environment",
+    "RunConfiguration": "jupyter_amlpipe.core.environment",
+    "CondaDependencies": "jupyter_amlpipe.core.environment",
+    "ComputeTarget": "jupyter_amlpipe.core.compute_target",
+    "Experiment": "jupyter_amlpipe.runner.experiment",
+    "Run": "jupyter_amlpipe.context.run",
+    "PipelineRun": "jupyter_amlpipe.runner.runs",
+    "StepRun": "jupyter_amlpipe.runner.runs",
+    "PortDataReference": "jupyter_amlpipe.runner.runs",
+    "AmlpipeError": "jupyter_amlpipe.errors",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+if TYPE_CHECKING:
+    from jupyter_amlpipe.context.run import Run
+    from jupyter_amlpipe.core.compute_target import ComputeTarget
+    from jupyter_amlpipe.core.data import (
+        DataPath,
+        DataPathComputeBinding,
+        DataReference,
+        PipelineData,
+        PipelineParameter,
+    )
+    from jupyter_amlpipe.core.environment import CondaDependencies, Environment, RunConfiguration
+    from jupyter_amlpipe.core.pipeline import Pipeline
+    from jupyter_amlpipe.core.steps.base import StepSequence
+    from jupyter_amlpipe.errors import AmlpipeError
+    from jupyter_amlpipe.runner.experiment import Experiment
+    from jupyter_amlpipe.runner.runs import PipelineRun, PortDataReference, StepRun
+    from jupyter_amlpipe.workspace.datastore import Datastore
+    from jupyter_amlpipe.workspace.workspace import Workspace
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jupyter_amlpipe' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,7 @@
+"""Compute targets: one module per backend, loaded by name from the registry."""
+
+from jupyter_amlpipe.compute.aml import AmlCompute, AmlComputeProvisioningConfiguration
+from jupyter_amlpipe.compute.local import LocalCompute
+from jupyter_amlpipe.core.compute_target import COMPUTE_TARGETS, ComputeTarget
+
+__all__ = ["COMPUTE_TARGETS", "AmlCompute", "AmlComputeProvisioningConfiguration", "ComputeTarget", "LocalCompute"]

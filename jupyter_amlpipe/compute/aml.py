@@ -1,0 +1,42 @@
+"""v1's ``AmlCompute`` names: a provisioning configuration that maps onto a local engine.
+
+``ComputeTarget.create(ws, name, AmlCompute.provisioning_configuration(max_nodes=4))``
+gives a LocalCompute running up to ``max_nodes`` steps at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_amlpipe.core.compute_target import ComputeTarget
+
+
+class AmlComputeProvisioningConfiguration:
+    _target_type = "amlcompute"
+
+    def __init__(self, vm_size: str = "", vm_priority: str = "dedicated", min_nodes: int = 0,
+                 max_nodes: int | None = None, idle_seconds_before_scaledown: int | None = None, **kwargs: Any) -> None:
+        self.vm_size = vm_size
+        self.vm_priority = vm_priority
+        self.min_nodes = min_nodes
+        self.max_nodes = max_nodes
+        self.idle_seconds_before_scaledown = idle_seconds_before_scaledown
+        self.extra = kwargs
+
+
+class AmlCompute:
+    """v1 ``AmlCompute``: ``AmlCompute(ws, name)`` fetches a target; ``provisioning_configuration`` makes one."""
+
+    def __new__(cls, workspace: Any, name: str) -> Any:  # type: ignore[misc]
+        return ComputeTarget(workspace, name)
+
+    @staticmethod
+    def provisioning_configuration(vm_size: str = "", vm_priority: str = "dedicated", min_nodes: int = 0,
+                                   max_nodes: int | None = None, idle_seconds_before_scaledown: int | None = None,
+                                   **kwargs: Any) -> AmlComputeProvisioningConfiguration:
+        return AmlComputeProvisioningConfiguration(vm_size, vm_priority, min_nodes, max_nodes,
+                                                   idle_seconds_before_scaledown, **kwargs)
+
+    @staticmethod
+    def supported_vmsizes(workspace: Any, location: str | None = None) -> list[dict[str, Any]]:
+        return []

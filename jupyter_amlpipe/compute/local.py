@@ -1,0 +1,115 @@
+"""``LocalCompute``: each step in its own process on this machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from typing import Any
+
+from jupyter_amlpipe.core.compute_target import ComputeTarget
+from jupyter_amlpipe.errors import ComputeError, DefinitionError
+from jupyter_amlpipe.runner.job import StepJob
+
+NOTEBOOK_LAUNCHER = "jupyter_amlpipe.compute._notebook_launcher"
+
+
+def program_argv(job: StepJob, python: str) -> tuple[list[str], str]:
+    """The argv that runs a job's program with ``python``, and a description for logs and errors."""
+    program = job.program
+    kind = program["type"]
+    if kind == "python":
+        return [python, program["script"], *program["args"]], f"Script {program['script']!r}"
+    if kind == "shell":
+        return ["/bin/bash", "-c", program["command"]], f"Command {program['command'][:80]!r}"
+    if kind == "exec":
+        return list(program["argv"]), f"Command {' '.join(program['argv'])[:80]!r}"
+    if kind == "notebook":
+        spec = job.run_dir / ".notebook_spec.json"
+        spec.write_text(json.dumps({**program, "cwd": str(job.workdir)}), encoding="utf-8")
+        return [python, "-m", NOTEBOOK_LAUNCHER, str(spec)], f"Notebook {program['notebook']!r}"
+    raise ComputeError(f"Unknown program type {kind!r} for step {job.step_name!r}.")
+
+
+class _ProcessHandle:
+    """A step process in its own process group, so cancel reaches its grandchildren."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], description: str) -> None:
+        self.proc = proc
+        self.description = description
+        self._lock = threading.Lock()
+
+    def wait(self) -> int:
+        return self.proc.wait()
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self.proc.poll() is not None:
+                self._kill_group(signal.SIGKILL)  # leftovers of the group, if any
+                return
+            self._kill_group(signal.SIGTERM)
+        threading.Thread(target=self._escalate, daemon=True).start()
+
+    def _escalate(self) -> None:
+        try:
+            self.proc.wait(timeout=3.0)
+        except subprocess.TimeoutExpired:
+            pass
+        self._kill_group(signal.SIGKILL)
+
+    def _kill_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class LocalCompute(ComputeTarget):
+    """Run steps as processes on this machine, ``max_concurrency`` at a time (default: the cores)."""
+
+    type = "local"
+
+    def __init__(self, workspace: Any = None, name: str = "local", max_concurrency: int | None = None,
+                 **kwargs: Any) -> None:
+        if max_concurrency is not None and (not isinstance(max_concurrency, int) or max_concurrency < 1):
+            raise DefinitionError(f"LocalCompute {name!r}: max_concurrency must be a positive integer, "
+                                  f"got {max_concurrency!r}.")
+        self.workspace = workspace
+        self.name = name
+        self._max_concurrency = max_concurrency
+        self._record({"max_concurrency": max_concurrency})
+
+    @classmethod
+    def _provision(cls, workspace: Any, name: str, config: Any) -> ComputeTarget:
+        max_nodes = getattr(config, "max_nodes", None)
+        return cls(workspace=workspace, name=name, max_concurrency=int(max_nodes) if max_nodes else None)
+
+    @property
+    def max_concurrency(self) -> int:
+        return self._max_concurrency or os.cpu_count() or 1
+
+    @property
+    def status(self) -> Any:
+        return {"provisioning_state": "Succeeded", "max_concurrency": self.max_concurrency}
+
+    def start(self, job: StepJob) -> _ProcessHandle:
+        if job.environment is not None and job.environment.has_packages():
+            import warnings
+
+            warnings.warn(
+                f"Step {job.step_name!r}: environment {job.environment.name!r} lists packages; LocalCompute does not "
+                "install them (the step uses this Python). Use DockerCompute to build them into an image.",
+                UserWarning, stacklevel=2,
+            )
+        argv, description = program_argv(job, sys.executable)
+        env = {**os.environ, **job.env}
+        with open(job.stdout_path, "ab") as out, open(job.stderr_path, "ab") as err:
+            try:
+                proc = subprocess.Popen(argv, cwd=job.workdir, env=env, stdout=out, stderr=err,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+            except OSError as exc:
+                raise ComputeError(f"Step {job.step_name!r}: could not start {argv[0]!r}: {exc}") from exc
+        return _ProcessHandle(proc, description)

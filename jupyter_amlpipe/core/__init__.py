@@ -1,0 +1,1 @@
+"""Value objects: data links, parameters, steps (definitions only), pipelines and graphs."""

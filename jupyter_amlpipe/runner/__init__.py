@@ -1,0 +1,1 @@
+"""Turns a pipeline and parameters into step jobs, runs them on compute targets, records everything."""

@@ -1,0 +1,180 @@
+"""A submission's plan: run ids, compute targets, snapshots and output locations for every step."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jupyter_amlpipe.core.compute_target import ComputeTarget
+from jupyter_amlpipe.core.data import PipelineData
+from jupyter_amlpipe.core.graph import StepGraph
+from jupyter_amlpipe.core.pipeline import Pipeline
+from jupyter_amlpipe.core.steps.base import Step
+from jupyter_amlpipe.errors import DefinitionError
+from jupyter_amlpipe.runner.git import git_properties
+from jupyter_amlpipe.runner.runs import new_run_id
+
+
+@dataclass
+class StepPlan:
+    index: int
+    step: Step
+    run_id: str
+    compute: ComputeTarget
+    source_dir: Path
+    snapshot_id: str
+    outputs: dict[str, tuple[Any, str]] = field(default_factory=dict)  # name -> (datastore, path_on_datastore)
+    order: int = 0  # position in a topological order (how step runs are listed)
+
+
+@dataclass
+class Plan:
+    workspace: Any
+    experiment: str
+    root_id: str
+    pipeline: Pipeline
+    graph: StepGraph
+    steps: list[StepPlan]
+    parameters: dict[str, Any]
+    continue_on_step_failure: bool
+    regenerate_outputs: bool
+    properties: dict[str, str]
+    started_by: str
+    output_of: dict[int, tuple[Any, str]] = field(default_factory=dict)  # id(PipelineData) -> location
+
+
+def detect_origin() -> str:
+    """What started a run: the CLI and servers say so; otherwise a notebook or a script."""
+    origin = os.environ.get("AMLPIPE_STARTED_BY")
+    if origin:
+        return origin
+    if "ipykernel" in sys.modules:
+        return "notebook"
+    return "script"
+
+
+def resolve_compute(workspace: Any, target: Any, cache: dict[str, ComputeTarget]) -> ComputeTarget:
+    if target is None or target == "local":
+        if "local" not in cache:
+            record = workspace._store.get_named("compute_targets", "local")
+            cache["local"] = (ComputeTarget._from_record(workspace, record) if record else
+                              ComputeTarget._from_record(workspace, {"name": "local", "kind": "local", "config": {}}))
+        return cache["local"]
+    if isinstance(target, str):
+        if target not in cache:
+            cache[target] = ComputeTarget(workspace, target)
+        return cache[target]
+    if isinstance(target, ComputeTarget):
+        return target
+    raise DefinitionError(
+        f"compute_target {target!r} is not a compute target: pass LocalCompute(...), another target, or its name."
+    )
+
+
+def make_plan(workspace: Any, experiment: str, pipeline: Pipeline, parameters: dict[str, Any],
+              continue_on_step_failure: bool, regenerate_outputs: bool) -> Plan:
+    from jupyter_amlpipe.workspace.datastore import Datastore
+
+    default_store = pipeline._default_datastore or Datastore.get_default(workspace)
+    snapshots = workspace.snapshots
+    taken: dict[Path, str] = {}
+    targets: dict[str, ComputeTarget] = {}
+    properties: dict[str, str] = {}
+    plans: list[StepPlan] = []
+    root_id = new_run_id()
+    output_of: dict[int, tuple[Any, str]] = {}
+    position = {index: pos for pos, index in enumerate(pipeline.graph.order())}
+    for i, step in enumerate(pipeline.steps):
+        src = step._source_dir(pipeline._default_source_directory)
+        if src not in taken:
+            taken[src] = snapshots.take(src).id
+            if not properties:
+                properties.update(git_properties(src))
+        run_id = new_run_id()
+        outputs: dict[str, tuple[Any, str]] = {}
+        for out in step.outputs:
+            store = _datastore_of(workspace, out, default_store)
+            location = (store, f"azureml/{run_id}/{out.name}")
+            outputs[out.name] = location
+            output_of[id(out)] = location
+        plans.append(StepPlan(i, step, run_id, resolve_compute(workspace, step.compute_target, targets), src,
+                              taken[src], outputs, position[i]))
+    return Plan(workspace, experiment, root_id, pipeline, pipeline.graph, plans, parameters,
+                continue_on_step_failure, regenerate_outputs, properties, detect_origin(), output_of)
+
+
+def _datastore_of(workspace: Any, data: PipelineData, default: Any) -> Any:
+    from jupyter_amlpipe.workspace.datastore import Datastore
+
+    store = data.datastore
+    if store is None:
+        return default
+    if isinstance(store, str):
+        return Datastore.get(workspace, store)
+    return store
+
+
+def records(plan: Plan) -> list[dict[str, Any]]:
+    """The pipeline run record and one record per step run."""
+    user = _user()
+    params = {k: v for k, v in plan.parameters.items() if _plain(v)}
+    root = {
+        "id": plan.root_id,
+        "experiment": plan.experiment,
+        "kind": "pipeline",
+        "name": plan.pipeline.description or plan.experiment,
+        "status": "NotStarted",
+        "properties": {
+            **plan.properties,
+            "azureml.runsource": "azureml.PipelineRun",
+            "amlpipe.started_by": plan.started_by,
+            "amlpipe.submitted_by": user,
+            "amlpipe.parameters": params,
+            "amlpipe.continue_on_step_failure": str(plan.continue_on_step_failure),
+        },
+        "details": {
+            "started_by": plan.started_by,
+            "submitted_by": user,
+            "parameters": params,
+            "steps": len(plan.steps),
+            "description": plan.pipeline.description,
+        },
+    }
+    out = [root]
+    for sp in plan.steps:
+        step = sp.step
+        out.append({
+            "id": sp.run_id,
+            "experiment": plan.experiment,
+            "parent_id": plan.root_id,
+            "kind": "step",
+            "name": step.name,
+            "seq": sp.order,
+            "properties": {"azureml.runsource": "azureml.StepRun", "StepType": step.step_type},
+            "details": {
+                "definition": step._definition(),
+                "compute": sp.compute.name,
+                "snapshot_id": sp.snapshot_id,
+                "source_directory": str(sp.source_dir),
+                "depends_on": sorted(plan.graph.deps.get(sp.index, ())),
+                "outputs": {n: {"datastore": s.name, "path": p} for n, (s, p) in sp.outputs.items()},
+                "output_names": {o.output_name: o.name for o in step.outputs if o.output_name != o.name},
+                "submitted_by": user,
+            },
+        })
+    return out
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool, list, dict))
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return str(os.getuid())

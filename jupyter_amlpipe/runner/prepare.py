@@ -1,0 +1,200 @@
+"""Preparing one step run: its working folder, data paths, environment and program."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from jupyter_amlpipe.context import run as ctx
+from jupyter_amlpipe.core.data import (
+    DOWNLOAD,
+    DataPath,
+    DataReference,
+    PipelineData,
+    PipelineParameter,
+    data_name,
+)
+from jupyter_amlpipe.errors import DefinitionError, ExecutionError
+from jupyter_amlpipe.runner.job import StepJob
+from jupyter_amlpipe.runner.plan import Plan, StepPlan
+
+
+def _param_str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+class StepPreparer:
+    """Builds the :class:`StepJob` of one step run (called when the step is about to start)."""
+
+    def __init__(self, plan: Plan, sp: StepPlan) -> None:
+        self.plan = plan
+        self.sp = sp
+        self.ws = plan.workspace
+        self.run_dir = Path(self.ws.run_dir(sp.run_id))
+        self.workdir = self.run_dir / "wd"
+        self.paths: dict[str, str] = {}
+        self.uploads: list[tuple[Path, Any, str]] = []  # staged outputs to put on non-local datastores
+
+    # -- data -------------------------------------------------------------------------
+    def _datastore(self, store: Any) -> Any:
+        if isinstance(store, str):
+            from jupyter_amlpipe.workspace.datastore import Datastore
+
+            return Datastore.get(self.ws, store)
+        return store
+
+    def _existing(self, name: str, store: Any, path_on_datastore: str | None, mode: str,
+                  path_on_compute: str | None) -> str:
+        store = self._datastore(store)
+        rel = path_on_datastore or ""
+        if not store.exists(rel):
+            raise ExecutionError(
+                f"Step {self.sp.step.name!r}: input {name!r} refers to {rel or '/'!r} on datastore {store.name!r}, "
+                "which does not exist. Upload it first (datastore.upload_files / upload) or fix path_on_datastore.",
+                step=self.sp.step.name,
+            )
+        local = store.local_path(rel)
+        if mode != DOWNLOAD and local is not None:
+            return str(local)
+        base = self.workdir / (path_on_compute or f"inputs/{name}")
+        target = base / (Path(rel).name or name)
+        store.get_to_local(rel, target)
+        return str(target)
+
+    def _output(self, data: PipelineData) -> str:
+        store, rel = self.plan.output_of[id(data._root())]
+        local = store.local_path(rel)
+        if local is None:
+            local = self.run_dir / "staging" / data.name
+            if data._root() in self.sp.step.outputs:
+                self.uploads.append((local, store, rel))
+        if data._root() in self.sp.step.outputs and data.is_directory is not False:
+            Path(local).mkdir(parents=True, exist_ok=True)
+        else:
+            Path(local).parent.mkdir(parents=True, exist_ok=True)
+        return str(local)
+
+    def _consumed(self, data: PipelineData) -> str:
+        store, rel = self.plan.output_of[id(data._root())]
+        local = store.local_path(rel)
+        if local is not None and data._input_mode != DOWNLOAD:
+            return str(local)
+        target = self.workdir / "inputs" / data.name
+        store.get_to_local(rel, target)
+        return str(target)
+
+    def resolve(self, item: Any) -> str:
+        """A data link's path on the compute, or a parameter value as a string."""
+        if isinstance(item, PipelineParameter):
+            value = self.plan.parameters[item.name]
+            if isinstance(value, (DataPath, DataReference)):
+                return self.resolve(value)
+            return _param_str(value)
+        key = data_name(item) if not isinstance(item, PipelineParameter) else item.name
+        if key in self.paths:
+            return self.paths[key]
+        if isinstance(item, PipelineData):
+            root = item._root()
+            path = self._output(root) if root in self.sp.step.outputs else self._consumed(item)
+        elif isinstance(item, DataReference):
+            path = self._existing(key, item.datastore, item.path_on_datastore, item.mode, item.path_on_compute)
+        elif isinstance(item, DataPath):
+            path = self._existing(key, item.datastore, item.path_on_datastore, "mount", None)
+        else:  # (PipelineParameter, DataPathComputeBinding)
+            param, binding = item
+            value = self.plan.parameters[param.name]
+            if isinstance(value, DataReference):
+                value = DataPath(value.datastore, value.path_on_datastore)
+            if not isinstance(value, DataPath):
+                raise DefinitionError(
+                    f"Pipeline parameter {param.name!r} is bound as data but its value {value!r} is not a DataPath."
+                )
+            path = self._existing(key, value.datastore, value.path_on_datastore, binding.mode, binding.path_on_compute)
+        self.paths[key] = path
+        return path
+
+    def value_of(self, item: Any) -> Any:
+        if isinstance(item, PipelineParameter):
+            value = self.plan.parameters[item.name]
+            if isinstance(value, (DataPath, DataReference)):
+                return self.resolve(value)
+            return value
+        return item
+
+    # -- the job ----------------------------------------------------------------------
+    def build(self) -> StepJob:
+        step = self.sp.step
+        (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        if self.workdir.exists():
+            shutil.rmtree(self.workdir)
+        self.ws.snapshots.materialize(self.sp.snapshot_id, self.workdir)
+        for item in step.inputs:
+            self.resolve(item)
+        for out in step.outputs:
+            self.resolve(out)
+        program = step._program(self.resolve, self.value_of)
+        if program["type"] == "notebook":
+            program["output"] = str(self.run_dir / "notebooks" / Path(program["notebook"]).name)
+        env = self._env()
+        return StepJob(
+            step_run_id=self.sp.run_id,
+            step_name=step.name,
+            root_run_id=self.plan.root_id,
+            program=program,
+            workdir=self.workdir,
+            run_dir=self.run_dir,
+            env=env,
+            stdout_path=self.run_dir / "logs" / "stdout.txt",
+            stderr_path=self.run_dir / "logs" / "stderr.txt",
+            context_file=self.run_dir / "context.jsonl",
+            timeout_seconds=step.timeout_seconds,
+            environment=step.environment,
+        )
+
+    def _env(self) -> dict[str, str]:
+        step = self.sp.step
+        env = {
+            ctx.ENV_RUN_ID: self.sp.run_id,
+            ctx.ENV_PARENT_RUN_ID: self.plan.root_id,
+            ctx.ENV_ROOT_RUN_ID: self.plan.root_id,
+            ctx.ENV_EXPERIMENT: self.plan.experiment,
+            ctx.ENV_STEP_NAME: step.name,
+            ctx.ENV_CONTEXT_FILE: str(self.run_dir / "context.jsonl"),
+            ctx.ENV_RUN_DIR: str(self.run_dir),
+            ctx.ENV_PARENT_RUN_DIR: str(self.ws.run_dir(self.plan.root_id)),
+            ctx.ENV_WORKSPACE: str(self.ws.path),
+            "PYTHONUNBUFFERED": "1",
+        }
+        for key, value in step.params.items():
+            env[f"AML_PARAMETER_{key}"] = _param_str(self.value_of(value))
+        for name, path in self.paths.items():
+            env[f"AZUREML_DATAREFERENCE_{name}"] = path
+        if step.runconfig is not None:
+            env.update({k: str(v) for k, v in step.runconfig.environment_variables.items()})
+        if step.environment is not None:
+            env.update({k: str(v) for k, v in step.environment.environment_variables.items()})
+        return env
+
+    def upload_outputs(self) -> None:
+        for local, store, rel in self.uploads:
+            if Path(local).exists():
+                store.put_from_local(local, rel, overwrite=True)
+
+    def keep_outputs_folder(self) -> None:
+        """v1 keeps what a step writes to ./outputs as run artifacts."""
+        source = self.workdir / "outputs"
+        if not source.is_dir():
+            return
+        target = self.run_dir / "outputs"
+        for path in sorted(source.rglob("*")):
+            if path.is_file():
+                dest = target / path.relative_to(source)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, dest)

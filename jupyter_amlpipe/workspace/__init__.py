@@ -1,0 +1,1 @@
+"""The workspace on disk: config, metadata store, datastores, snapshots and run folders."""

@@ -1,0 +1,328 @@
+"""The workspace's metadata store: one SQLite database in WAL mode.
+
+Everything a workspace knows that is not a file lives here: datastores,
+compute targets, experiments, runs (pipeline runs and step runs), metrics and
+the event log that widgets, the CLI and the Lab panel follow. Several
+processes (kernels, the CLI, a server) share one database; writers take the
+lock with ``BEGIN IMMEDIATE`` and wait up to ``busy_timeout`` for it, so
+nobody sees "database is locked" under ordinary contention.
+
+This module is the only one that speaks SQL, so another database can take its
+place for teams.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from jupyter_amlpipe.errors import LookupFailed
+
+SCHEMA_VERSION = 1
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE datastores (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        config TEXT NOT NULL,
+        created REAL NOT NULL
+    );
+    CREATE TABLE compute_targets (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        config TEXT NOT NULL,
+        created REAL NOT NULL
+    );
+    CREATE TABLE experiments (
+        name TEXT PRIMARY KEY,
+        created REAL NOT NULL
+    );
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        experiment TEXT NOT NULL,
+        parent_id TEXT,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created REAL NOT NULL,
+        started REAL,
+        ended REAL,
+        properties TEXT NOT NULL DEFAULT '{}',
+        tags TEXT NOT NULL DEFAULT '{}',
+        details TEXT NOT NULL DEFAULT '{}',
+        error TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        runner_pid INTEGER,
+        runner_host TEXT,
+        runner_start TEXT,
+        seq INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX runs_by_experiment ON runs (experiment, created);
+    CREATE INDEX runs_by_parent ON runs (parent_id, seq);
+    CREATE TABLE metrics (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        ts REAL NOT NULL
+    );
+    CREATE INDEX metrics_by_run ON metrics (run_id, id);
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts REAL NOT NULL,
+        root_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX events_by_root ON events (root_id, seq);
+    """,
+}
+
+_JSON_COLUMNS = ("properties", "tags", "details")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+class MetadataStore:
+    """Thread-safe access to one workspace database (one connection per thread)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._migrate()
+
+    # -- connections -------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout = 60000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; the lock is taken at the start, not at first write."""
+        conn = self._conn()
+        if conn.in_transaction:  # nested: join the outer transaction
+            yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return list(self._conn().execute(sql, params))
+
+    def _migrate(self) -> None:
+        conn = self._conn()
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version >= SCHEMA_VERSION:
+            return
+        with self.write() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target}")
+
+    def schema_version(self) -> int:
+        return int(self._conn().execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- named objects: datastores and compute targets ------------------------
+    def put_named(self, table: str, name: str, kind: str, config: dict[str, Any]) -> None:
+        assert table in ("datastores", "compute_targets")
+        with self.write() as conn:
+            conn.execute(
+                f"INSERT INTO {table} (name, kind, config, created) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, config = excluded.config",
+                (name, kind, _dumps(config), time.time()),
+            )
+
+    def get_named(self, table: str, name: str) -> dict[str, Any] | None:
+        assert table in ("datastores", "compute_targets")
+        rows = self._query(f"SELECT name, kind, config FROM {table} WHERE name = ?", (name,))
+        if not rows:
+            return None
+        return {"name": rows[0]["name"], "kind": rows[0]["kind"], "config": json.loads(rows[0]["config"])}
+
+    def list_named(self, table: str) -> list[dict[str, Any]]:
+        assert table in ("datastores", "compute_targets")
+        rows = self._query(f"SELECT name, kind, config FROM {table} ORDER BY created, name")
+        return [{"name": r["name"], "kind": r["kind"], "config": json.loads(r["config"])} for r in rows]
+
+    def delete_named(self, table: str, name: str) -> None:
+        assert table in ("datastores", "compute_targets")
+        with self.write() as conn:
+            conn.execute(f"DELETE FROM {table} WHERE name = ?", (name,))
+
+    # -- experiments -------------------------------------------------------
+    def ensure_experiment(self, name: str) -> None:
+        with self.write() as conn:
+            conn.execute("INSERT OR IGNORE INTO experiments (name, created) VALUES (?, ?)", (name, time.time()))
+
+    def list_experiments(self) -> list[str]:
+        return [r["name"] for r in self._query("SELECT name FROM experiments ORDER BY created, name")]
+
+    # -- runs --------------------------------------------------------------
+    def insert_runs(self, runs: Sequence[dict[str, Any]]) -> None:
+        """Insert run records (a pipeline run and its step runs in one transaction)."""
+        now = time.time()
+        with self.write() as conn:
+            for run in runs:
+                conn.execute(
+                    "INSERT INTO runs (id, experiment, parent_id, kind, name, status, created, properties, "
+                    "tags, details, runner_pid, runner_host, runner_start, seq) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        run["id"],
+                        run["experiment"],
+                        run.get("parent_id"),
+                        run["kind"],
+                        run["name"],
+                        run.get("status", "NotStarted"),
+                        run.get("created", now),
+                        _dumps(run.get("properties", {})),
+                        _dumps(run.get("tags", {})),
+                        _dumps(run.get("details", {})),
+                        run.get("runner_pid"),
+                        run.get("runner_host"),
+                        run.get("runner_start"),
+                        run.get("seq", 0),
+                    ),
+                )
+
+    @staticmethod
+    def _run_row(row: sqlite3.Row) -> dict[str, Any]:
+        out = dict(row)
+        for col in _JSON_COLUMNS:
+            out[col] = json.loads(out[col])
+        return out
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if not rows:
+            raise LookupFailed(
+                f"No run with id {run_id!r} in this workspace. List runs with: amlpipe runs",
+                run_id=run_id,
+            )
+        return self._run_row(rows[0])
+
+    def find_run(self, run_id: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
+        return self._run_row(rows[0]) if rows else None
+
+    def child_runs(self, parent_id: str) -> list[dict[str, Any]]:
+        rows = self._query("SELECT * FROM runs WHERE parent_id = ? ORDER BY seq, created", (parent_id,))
+        return [self._run_row(r) for r in rows]
+
+    def list_runs(self, experiment: str | None = None, kind: str = "pipeline", limit: int | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM runs WHERE kind = ?"
+        params: list[Any] = [kind]
+        if experiment is not None:
+            sql += " AND experiment = ?"
+            params.append(experiment)
+        sql += " ORDER BY created DESC, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [self._run_row(r) for r in self._query(sql, params)]
+
+    def update_run(self, run_id: str, conn: sqlite3.Connection | None = None, **fields: Any) -> None:
+        if not fields:
+            return
+        cols = []
+        values: list[Any] = []
+        for key, value in fields.items():
+            cols.append(f"{key} = ?")
+            values.append(_dumps(value) if key in _JSON_COLUMNS else value)
+        values.append(run_id)
+        sql = f"UPDATE runs SET {', '.join(cols)} WHERE id = ?"
+        if conn is not None:
+            conn.execute(sql, values)
+        else:
+            with self.write() as c:
+                c.execute(sql, values)
+
+    def merge_json(self, run_id: str, column: str, values: dict[str, Any]) -> None:
+        """Merge keys into a run's JSON column (properties, tags or details)."""
+        assert column in _JSON_COLUMNS
+        with self.write() as conn:
+            row = conn.execute(f"SELECT {column} FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise LookupFailed(f"No run with id {run_id!r} in this workspace.", run_id=run_id)
+            merged = json.loads(row[0])
+            merged.update(values)
+            conn.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (_dumps(merged), run_id))
+
+    def request_cancel(self, run_id: str) -> None:
+        with self.write() as conn:
+            conn.execute("UPDATE runs SET cancel_requested = 1 WHERE id = ? OR parent_id = ?", (run_id, run_id))
+
+    def cancel_requested(self, run_id: str) -> bool:
+        rows = self._query("SELECT cancel_requested FROM runs WHERE id = ?", (run_id,))
+        return bool(rows and rows[0][0])
+
+    # -- metrics -----------------------------------------------------------
+    def add_metrics(self, records: Sequence[tuple[str, str, str, Any, float]], conn: sqlite3.Connection | None = None) -> None:
+        """Add ``(run_id, name, kind, value, ts)`` metric records."""
+        rows = [(r, n, k, _dumps(v), t) for (r, n, k, v, t) in records]
+        if conn is not None:
+            conn.executemany("INSERT INTO metrics (run_id, name, kind, value, ts) VALUES (?, ?, ?, ?, ?)", rows)
+            return
+        with self.write() as c:
+            c.executemany("INSERT INTO metrics (run_id, name, kind, value, ts) VALUES (?, ?, ?, ?, ?)", rows)
+
+    def metrics(self, run_id: str) -> list[dict[str, Any]]:
+        rows = self._query("SELECT name, kind, value, ts FROM metrics WHERE run_id = ? ORDER BY id", (run_id,))
+        return [{"name": r["name"], "kind": r["kind"], "value": json.loads(r["value"]), "ts": r["ts"]} for r in rows]
+
+    # -- events ------------------------------------------------------------
+    def add_events(self, events: Sequence[tuple[str, str, str, dict[str, Any]]], conn: sqlite3.Connection | None = None) -> None:
+        """Append ``(root_id, run_id, kind, data)`` events."""
+        now = time.time()
+        rows = [(now, root, run, kind, _dumps(data)) for (root, run, kind, data) in events]
+        if conn is not None:
+            conn.executemany("INSERT INTO events (ts, root_id, run_id, kind, data) VALUES (?, ?, ?, ?, ?)", rows)
+            return
+        with self.write() as c:
+            c.executemany("INSERT INTO events (ts, root_id, run_id, kind, data) VALUES (?, ?, ?, ?, ?)", rows)
+
+    def events(self, root_id: str | None = None, after: int = 0, limit: int = 10000) -> list[dict[str, Any]]:
+        """Events after sequence number ``after`` (of one pipeline run, or all)."""
+        if root_id is None:
+            rows = self._query("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
+        else:
+            rows = self._query(
+                "SELECT * FROM events WHERE root_id = ? AND seq > ? ORDER BY seq LIMIT ?", (root_id, after, limit)
+            )
+        return [
+            {"seq": r["seq"], "ts": r["ts"], "root_id": r["root_id"], "run_id": r["run_id"], "kind": r["kind"], "data": json.loads(r["data"])}
+            for r in rows
+        ]
