@@ -1,0 +1,87 @@
+"""Packaging for jupyter_amlpipe.
+
+The packaging lives here; tool configuration (ruff, mypy, import-linter,
+pytest, codespell) lives in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).resolve().parent
+README = HERE / "README.md"
+
+INSTALL_REQUIRES = [
+    "papermill>=2.6",
+    "nbformat>=5.9",
+    "nbclient>=0.10",
+    "ipykernel>=6.29",
+    "fsspec>=2024.2",
+    "pathspec>=0.12",
+    "tqdm>=4.66",
+    "click>=8.1",
+]
+
+# One extra per engine or front-end; a missing one fails with the exact
+# `pip install "jupyter_amlpipe[<extra>]"` to run.
+EXTRAS_REQUIRE = {
+    "docker": ["docker>=7"],
+    "dask": ["dask[distributed]>=2024.1"],
+    "spark": ["pyspark>=3.5"],
+    "sql": ["duckdb>=1.0"],
+    "azure": ["adlfs>=2024.2"],
+    "server": ["fastapi>=0.110", "uvicorn>=0.29", "httpx>=0.27"],
+    "jupyter": ["ipywidgets>=8.1", "anywidget>=0.9", "jupyterlab>=4.2", "jupyter_server>=2.12"],
+}
+TEST_TOOLS = [
+    "pytest>=8",
+    "pytest-timeout",
+    "pytest-xdist",
+    "ruff",
+    "mypy",
+    "import-linter",
+    "codespell[toml]",
+    "pre-commit",
+    "hypothesis",
+]
+EXTRAS_REQUIRE["dev"] = sorted({req for reqs in EXTRAS_REQUIRE.values() for req in reqs}) + TEST_TOOLS
+
+# Examples ship inside the package (`amlpipe` can copy them out); the globs are
+# recursive (`**` also matches the examples folder itself).
+EXAMPLE_PATTERNS = ["*.py", "*.ipynb", "*.csv", "*.md", ".amlignore"]
+PACKAGE_DATA = {
+    "jupyter_amlpipe": ["py.typed"] + [f"examples/**/{pattern}" for pattern in EXAMPLE_PATTERNS],
+}
+
+setup(
+    name="jupyter_amlpipe",
+    version="0.1.0",
+    description="Local-first, Jupyter-centred replacement for Azure ML SDK v1 pipelines",
+    long_description=README.read_text(encoding="utf-8") if README.exists() else "",
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["jupyter_amlpipe", "jupyter_amlpipe.*"]),
+    package_data=PACKAGE_DATA,
+    include_package_data=True,
+    zip_safe=False,
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    entry_points={
+        "console_scripts": ["amlpipe = jupyter_amlpipe.cli.main:main"],
+    },
+    classifiers=[
+        "Development Status :: 3 - Alpha",
+        "Framework :: Jupyter",
+        "Framework :: Jupyter :: JupyterLab",
+        "Intended Audience :: Science/Research",
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Topic :: Scientific/Engineering",
+        "Typing :: Typed",
+    ],
+)
