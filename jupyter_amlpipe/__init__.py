@@ -33,7 +33,28 @@ _EXPORTS = {
     "AmlpipeError": "jupyter_amlpipe.errors",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "AmlpipeError",
+    "ComputeTarget",
+    "CondaDependencies",
+    "DataPath",
+    "DataPathComputeBinding",
+    "DataReference",
+    "Datastore",
+    "Environment",
+    "Experiment",
+    "Pipeline",
+    "PipelineData",
+    "PipelineParameter",
+    "PipelineRun",
+    "PortDataReference",
+    "Run",
+    "RunConfiguration",
+    "StepRun",
+    "StepSequence",
+    "Workspace",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from jupyter_amlpipe.context.run import Run

@@ -28,11 +28,23 @@ def _user_cell_number(output: str, cell_index: int) -> int:
     try:
         import nbformat
 
-        nb = nbformat.read(output, as_version=4)
-        injected = sum(1 for c in nb.cells[:cell_index] if "injected-parameters" in c.get("metadata", {}).get("tags", []))
+        nb = nbformat.read(output, as_version=4)  # type: ignore[no-untyped-call]
+        injected = sum(
+            1 for c in nb.cells[:cell_index] if "injected-parameters" in c.get("metadata", {}).get("tags", [])
+        )
         return cell_index - injected + 1
-    except Exception:  # noqa: BLE001
+    except Exception:
         return cell_index + 1
+
+
+def _kernel_manager(kernel_name: str) -> Any:
+    """A kernel reached over IPC sockets in a private folder: nothing listens on the network."""
+    import tempfile
+
+    from jupyter_client.manager import KernelManager
+
+    sockets = tempfile.mkdtemp(prefix="amlpipe-kernel-")
+    return KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(sockets, "kernel"))
 
 
 def main(argv: list[str]) -> int:
@@ -43,26 +55,41 @@ def main(argv: list[str]) -> int:
     output = spec["output"]
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     notebook = os.path.join(spec["cwd"], spec["notebook"])
+    kernel_name = spec.get("kernel_name") or "python3"
+    km = _kernel_manager(kernel_name)
     try:
         papermill.execute_notebook(
-            notebook, output, parameters=spec["parameters"], kernel_name=spec.get("kernel_name") or "python3",
+            notebook,
+            output,
+            parameters=spec["parameters"],
+            kernel_name=kernel_name,
+            km=km,
             language=None if spec.get("kernel_name") else "python",
-            progress_bar=False, stdout_file=sys.stdout, stderr_file=sys.stderr, cwd=spec["cwd"],
+            progress_bar=False,
+            stdout_file=sys.stdout,
+            stderr_file=sys.stderr,
+            cwd=spec["cwd"],
         )
         code = 0
     except PapermillExecutionError as exc:
         number = _user_cell_number(output, exc.cell_index)
-        message = (f"Notebook {spec['notebook']!r} failed in cell {number} (execution count {exc.exec_count}): "
-                   f"{exc.ename}: {exc.evalue}")
+        message = (
+            f"Notebook {spec['notebook']!r} failed in cell {number} (execution count {exc.exec_count}): "
+            f"{exc.ename}: {exc.evalue}"
+        )
         print(message, file=sys.stderr)
         print("".join(exc.traceback[-3:]) if exc.traceback else "", file=sys.stderr)
         _record_error(message)
         code = 1
-    except Exception as exc:  # noqa: BLE001 - kernel failed to start, bad notebook, ...
+    except Exception as exc:
         message = f"Notebook {spec['notebook']!r} could not run: {type(exc).__name__}: {exc}"
         print(message, file=sys.stderr)
         _record_error(message)
         code = 1
+    finally:
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+        shutil.rmtree(os.path.dirname(km.ip), ignore_errors=True)
     if Path(output).is_file():
         for target in spec.get("copy_to", []):
             Path(target).parent.mkdir(parents=True, exist_ok=True)

@@ -14,8 +14,15 @@ from jupyter_amlpipe.core.compute_target import ComputeTarget
 class AmlComputeProvisioningConfiguration:
     _target_type = "amlcompute"
 
-    def __init__(self, vm_size: str = "", vm_priority: str = "dedicated", min_nodes: int = 0,
-                 max_nodes: int | None = None, idle_seconds_before_scaledown: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        vm_size: str = "",
+        vm_priority: str = "dedicated",
+        min_nodes: int = 0,
+        max_nodes: int | None = None,
+        idle_seconds_before_scaledown: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.vm_size = vm_size
         self.vm_priority = vm_priority
         self.min_nodes = min_nodes
@@ -27,15 +34,21 @@ class AmlComputeProvisioningConfiguration:
 class AmlCompute:
     """v1 ``AmlCompute``: ``AmlCompute(ws, name)`` fetches a target; ``provisioning_configuration`` makes one."""
 
-    def __new__(cls, workspace: Any, name: str) -> Any:  # type: ignore[misc]
+    def __new__(cls, workspace: Any, name: str) -> Any:
         return ComputeTarget(workspace, name)
 
     @staticmethod
-    def provisioning_configuration(vm_size: str = "", vm_priority: str = "dedicated", min_nodes: int = 0,
-                                   max_nodes: int | None = None, idle_seconds_before_scaledown: int | None = None,
-                                   **kwargs: Any) -> AmlComputeProvisioningConfiguration:
-        return AmlComputeProvisioningConfiguration(vm_size, vm_priority, min_nodes, max_nodes,
-                                                   idle_seconds_before_scaledown, **kwargs)
+    def provisioning_configuration(
+        vm_size: str = "",
+        vm_priority: str = "dedicated",
+        min_nodes: int = 0,
+        max_nodes: int | None = None,
+        idle_seconds_before_scaledown: int | None = None,
+        **kwargs: Any,
+    ) -> AmlComputeProvisioningConfiguration:
+        return AmlComputeProvisioningConfiguration(
+            vm_size, vm_priority, min_nodes, max_nodes, idle_seconds_before_scaledown, **kwargs
+        )
 
     @staticmethod
     def supported_vmsizes(workspace: Any, location: str | None = None) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -54,17 +55,13 @@ class _ProcessHandle:
         threading.Thread(target=self._escalate, daemon=True).start()
 
     def _escalate(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=3.0)
-        except subprocess.TimeoutExpired:
-            pass
         self._kill_group(signal.SIGKILL)
 
     def _kill_group(self, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 class LocalCompute(ComputeTarget):
@@ -72,11 +69,13 @@ class LocalCompute(ComputeTarget):
 
     type = "local"
 
-    def __init__(self, workspace: Any = None, name: str = "local", max_concurrency: int | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, workspace: Any = None, name: str = "local", max_concurrency: int | None = None, **kwargs: Any
+    ) -> None:
         if max_concurrency is not None and (not isinstance(max_concurrency, int) or max_concurrency < 1):
-            raise DefinitionError(f"LocalCompute {name!r}: max_concurrency must be a positive integer, "
-                                  f"got {max_concurrency!r}.")
+            raise DefinitionError(
+                f"LocalCompute {name!r}: max_concurrency must be a positive integer, got {max_concurrency!r}."
+            )
         self.workspace = workspace
         self.name = name
         self._max_concurrency = max_concurrency
@@ -102,14 +101,22 @@ class LocalCompute(ComputeTarget):
             warnings.warn(
                 f"Step {job.step_name!r}: environment {job.environment.name!r} lists packages; LocalCompute does not "
                 "install them (the step uses this Python). Use DockerCompute to build them into an image.",
-                UserWarning, stacklevel=2,
+                UserWarning,
+                stacklevel=2,
             )
         argv, description = program_argv(job, sys.executable)
         env = {**os.environ, **job.env}
         with open(job.stdout_path, "ab") as out, open(job.stderr_path, "ab") as err:
             try:
-                proc = subprocess.Popen(argv, cwd=job.workdir, env=env, stdout=out, stderr=err,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+                proc = subprocess.Popen(
+                    argv,
+                    cwd=job.workdir,
+                    env=env,
+                    stdout=out,
+                    stderr=err,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
             except OSError as exc:
                 raise ComputeError(f"Step {job.step_name!r}: could not start {argv[0]!r}: {exc}") from exc
         return _ProcessHandle(proc, description)

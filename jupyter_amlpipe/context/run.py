@@ -92,8 +92,16 @@ class Run:
     def _metric(self, kind: str, name: str, value: Any, description: str = "") -> None:
         if not isinstance(name, str) or not name:
             raise DefinitionError(f"A metric name must be a non-empty string, got {name!r}.")
-        self._emit({"type": "metric", "kind": kind, "name": name, "value": _jsonable(value, f"Metric {name!r}"),
-                    "description": description, "ts": time.time()})
+        self._emit(
+            {
+                "type": "metric",
+                "kind": kind,
+                "name": name,
+                "value": _jsonable(value, f"Metric {name!r}"),
+                "description": description,
+                "ts": time.time(),
+            }
+        )
 
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
         """Log a value; logged again under the same name it becomes a list."""
@@ -108,8 +116,9 @@ class Run:
     def log_table(self, name: str, value: Mapping[str, Sequence[Any]], description: str = "") -> None:
         self._metric("table", name, {k: list(v) for k, v in value.items()}, description)
 
-    def log_image(self, name: str, path: str | os.PathLike[str] | None = None, plot: Any = None,
-                  description: str = "") -> None:
+    def log_image(
+        self, name: str, path: str | os.PathLike[str] | None = None, plot: Any = None, description: str = ""
+    ) -> None:
         """Log an image file (``path``) or a matplotlib figure/pyplot (``plot``)."""
         if (path is None) == (plot is None):
             raise DefinitionError(f"log_image({name!r}) needs exactly one of path= or plot=.")
@@ -145,14 +154,16 @@ class Run:
     def add_properties(self, properties: Mapping[str, Any]) -> None:
         self._emit({"type": "properties", "values": {k: str(v) for k, v in properties.items()}})
 
-    def upload_file(self, name: str, path_or_stream: str | os.PathLike[str] | IO[bytes], datastore_name: Any = None) -> str:
+    def upload_file(
+        self, name: str, path_or_stream: str | os.PathLike[str] | IO[bytes], datastore_name: Any = None
+    ) -> str:
         """Store a file with the run under ``name`` (a relative path, e.g. ``outputs/model.pkl``)."""
         if isinstance(path_or_stream, (str, os.PathLike)) and not Path(path_or_stream).is_file():
             raise DefinitionError(f"upload_file({name!r}): no file at {path_or_stream}.", path=str(path_or_stream))
         return self._store_file(_artifact_name(name), path_or_stream)
 
     def upload_files(self, names: Sequence[str], paths: Sequence[str | os.PathLike[str]], **kwargs: Any) -> None:
-        for name, path in zip(names, paths):
+        for name, path in zip(names, paths, strict=False):
             self.upload_file(name, path)
 
     def upload_folder(self, name: str, path: str | os.PathLike[str], **kwargs: Any) -> None:
@@ -186,9 +197,18 @@ class _StepContextRun(Run):
 
     _lock = threading.Lock()
 
-    def __init__(self, run_id: str, context_file: str, run_dir: str, target: str = "self",
-                 parent_id: str | None = None, parent_dir: str | None = None, experiment_name: str = "",
-                 workspace_path: str | None = None, name: str = "") -> None:
+    def __init__(
+        self,
+        run_id: str,
+        context_file: str,
+        run_dir: str,
+        target: str = "self",
+        parent_id: str | None = None,
+        parent_dir: str | None = None,
+        experiment_name: str = "",
+        workspace_path: str | None = None,
+        name: str = "",
+    ) -> None:
         self.id = run_id
         self.name = name
         self._context_file = context_file
@@ -234,9 +254,12 @@ class _StepContextRun(Run):
         if self._target != "self" or not self._parent_id:
             return None
         return _StepContextRun(
-            run_id=self._parent_id, context_file=self._context_file,
-            run_dir=self._parent_dir or str(self._run_dir), target="parent",
-            experiment_name=self._experiment_name, workspace_path=self._workspace_path,
+            run_id=self._parent_id,
+            context_file=self._context_file,
+            run_dir=self._parent_dir or str(self._run_dir),
+            target="parent",
+            experiment_name=self._experiment_name,
+            workspace_path=self._workspace_path,
         )
 
     @property

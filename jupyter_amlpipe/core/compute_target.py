@@ -50,6 +50,10 @@ class ComputeTarget(metaclass=_ComputeTargetMeta):
     name: str
     workspace: Any
 
+    def __init__(self, workspace: Any = None, name: str = "", **kwargs: Any) -> None:
+        self.workspace = workspace
+        self.name = name
+
     # -- v1 management API ----------------------------------------------------
     @staticmethod
     def create(workspace: Any, name: str, provisioning_configuration: Any) -> ComputeTarget:
@@ -103,8 +107,13 @@ class ComputeTarget(metaclass=_ComputeTargetMeta):
         if self.workspace is not None:
             self.workspace._store.put_named("compute_targets", self.name, self.type, config)
 
-    def wait_for_completion(self, show_output: bool = False, min_node_count: int | None = None,
-                            timeout_in_minutes: int = 25, is_delete_operation: bool = False) -> None:
+    def wait_for_completion(
+        self,
+        show_output: bool = False,
+        min_node_count: int | None = None,
+        timeout_in_minutes: int = 25,
+        is_delete_operation: bool = False,
+    ) -> None:
         """Provisioning is immediate for local targets."""
         if show_output:
             print(f"Compute target {self.name!r} ({self.type}): Succeeded")

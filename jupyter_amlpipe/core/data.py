@@ -51,15 +51,19 @@ class DataReference:
     copies it into the step's working area first.
     """
 
-    def __init__(self, datastore: Any, data_reference_name: str | None = None,
-                 path_on_datastore: str | None = None, mode: str = MOUNT,
-                 path_on_compute: str | None = None, overwrite: bool = False) -> None:
+    def __init__(
+        self,
+        datastore: Any,
+        data_reference_name: str | None = None,
+        path_on_datastore: str | None = None,
+        mode: str = MOUNT,
+        path_on_compute: str | None = None,
+        overwrite: bool = False,
+    ) -> None:
         if datastore is None:
             raise DefinitionError("DataReference needs a datastore, e.g. ws.get_default_datastore().")
         self.datastore = datastore
-        self.data_reference_name = check_identifier(
-            data_reference_name or _datastore_name(datastore), "DataReference"
-        )
+        self.data_reference_name = check_identifier(data_reference_name or _datastore_name(datastore), "DataReference")
         self.path_on_datastore = path_on_datastore
         self.mode = _check_mode(mode, f"DataReference {self.data_reference_name!r}")
         self.path_on_compute = path_on_compute
@@ -87,12 +91,20 @@ class DataReference:
     def path(self, path: str | None = None, data_reference_name: str | None = None) -> DataReference:
         base = (self.path_on_datastore or "").rstrip("/")
         joined = f"{base}/{path}" if base and path else (path or base or None)
-        return DataReference(self.datastore, data_reference_name or self.data_reference_name, joined, self.mode,
-                             self.path_on_compute, self.overwrite)
+        return DataReference(
+            self.datastore,
+            data_reference_name or self.data_reference_name,
+            joined,
+            self.mode,
+            self.path_on_compute,
+            self.overwrite,
+        )
 
     def __repr__(self) -> str:
-        return (f"DataReference(datastore={_datastore_name(self.datastore)!r}, data_reference_name="
-                f"{self.data_reference_name!r}, path_on_datastore={self.path_on_datastore!r}, mode={self.mode!r})")
+        return (
+            f"DataReference(datastore={_datastore_name(self.datastore)!r}, data_reference_name="
+            f"{self.data_reference_name!r}, path_on_datastore={self.path_on_datastore!r}, mode={self.mode!r})"
+        )
 
 
 class DataPathComputeBinding:
@@ -118,11 +130,18 @@ class DataPath:
     def datastore_name(self) -> str:
         return _datastore_name(self.datastore)
 
-    def create_data_reference(self, data_reference_name: str | None = None,
-                              datapath_compute_binding: DataPathComputeBinding | None = None) -> DataReference:
+    def create_data_reference(
+        self, data_reference_name: str | None = None, datapath_compute_binding: DataPathComputeBinding | None = None
+    ) -> DataReference:
         binding = datapath_compute_binding or DataPathComputeBinding()
-        return DataReference(self.datastore, data_reference_name or self.name, self.path_on_datastore,
-                             binding.mode, binding.path_on_compute, binding.overwrite)
+        return DataReference(
+            self.datastore,
+            data_reference_name or self.name,
+            self.path_on_datastore,
+            binding.mode,
+            binding.path_on_compute,
+            binding.overwrite,
+        )
 
     def __repr__(self) -> str:
         return f"DataPath(datastore={self.datastore_name!r}, path_on_datastore={self.path_on_datastore!r})"
@@ -135,11 +154,19 @@ class PipelineData:
     directory the producer writes files into (unless ``is_directory=False``).
     """
 
-    def __init__(self, name: str, datastore: Any = None, output_name: str | None = None,
-                 output_mode: str = MOUNT, output_path_on_compute: str | None = None,
-                 output_overwrite: bool | None = None, data_type: str | None = None,
-                 is_directory: bool | None = None, pipeline_output_name: str | None = None,
-                 training_output: Any = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        datastore: Any = None,
+        output_name: str | None = None,
+        output_mode: str = MOUNT,
+        output_path_on_compute: str | None = None,
+        output_overwrite: bool | None = None,
+        data_type: str | None = None,
+        is_directory: bool | None = None,
+        pipeline_output_name: str | None = None,
+        training_output: Any = None,
+    ) -> None:
         self.name = check_identifier(name, "PipelineData")
         self.datastore = datastore
         self.output_name = check_identifier(output_name, "PipelineData output") if output_name else self.name
@@ -151,6 +178,7 @@ class PipelineData:
         self.pipeline_output_name = pipeline_output_name
         self._producers: list[Step] = []
         self._input_mode: str = MOUNT
+        self._origin: PipelineData = self
 
     # -- producer bookkeeping (a step records itself when it lists us in outputs) ----
     def _add_producer(self, step: Step) -> None:
@@ -162,17 +190,18 @@ class PipelineData:
     def _producer(self) -> Step | None:
         return self._producers[-1] if self._producers else None
 
-    def as_download(self, input_name: str | None = None, path_on_compute: str | None = None,
-                    overwrite: bool | None = None) -> PipelineData:
+    def as_download(
+        self, input_name: str | None = None, path_on_compute: str | None = None, overwrite: bool | None = None
+    ) -> PipelineData:
         clone = copy.copy(self)
         clone._input_mode = DOWNLOAD
-        clone._origin = getattr(self, "_origin", self)
+        clone._origin = self._origin
         return clone
 
     def as_mount(self, input_name: str | None = None) -> PipelineData:
         clone = copy.copy(self)
         clone._input_mode = MOUNT
-        clone._origin = getattr(self, "_origin", self)
+        clone._origin = self._origin
         return clone
 
     def as_input(self, input_name: str | None = None) -> PipelineData:
@@ -180,8 +209,7 @@ class PipelineData:
 
     def _root(self) -> PipelineData:
         """The original object (``as_download()`` returns a view of it)."""
-        origin: PipelineData = getattr(self, "_origin", self)
-        return origin
+        return self._origin
 
     def __repr__(self) -> str:
         return f"PipelineData(name={self.name!r}, datastore={_datastore_name(self.datastore) if self.datastore else None!r})"
@@ -202,8 +230,12 @@ def is_data(item: Any) -> bool:
 
 
 def _is_param_binding(item: Any) -> bool:
-    return (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], PipelineParameter)
-            and isinstance(item[1], DataPathComputeBinding))
+    return (
+        isinstance(item, tuple)
+        and len(item) == 2
+        and isinstance(item[0], PipelineParameter)
+        and isinstance(item[1], DataPathComputeBinding)
+    )
 
 
 def data_name(item: Any) -> str:

@@ -27,8 +27,14 @@ class CondaDependencies:
             self._read_conda_file(Path(conda_dependencies_file_path))
 
     @classmethod
-    def create(cls, pip_packages: list[str] | None = None, conda_packages: list[str] | None = None,
-               python_version: str | None = None, pin_sdk_version: bool = True, **kwargs: Any) -> CondaDependencies:
+    def create(
+        cls,
+        pip_packages: list[str] | None = None,
+        conda_packages: list[str] | None = None,
+        python_version: str | None = None,
+        pin_sdk_version: bool = True,
+        **kwargs: Any,
+    ) -> CondaDependencies:
         deps = cls()
         deps.pip_packages = list(pip_packages or [])
         deps.conda_packages = list(conda_packages or [])
@@ -70,8 +76,12 @@ class CondaDependencies:
                 self.conda_packages.append(item)
 
     def _spec(self) -> dict[str, Any]:
-        return {"pip": self.pip_packages, "conda": self.conda_packages, "python": self.python_version,
-                "channels": self.channels}
+        return {
+            "pip": self.pip_packages,
+            "conda": self.conda_packages,
+            "python": self.python_version,
+            "channels": self.channels,
+        }
 
 
 class PythonSection:
@@ -114,8 +124,9 @@ class Environment:
     def from_pip_requirements(cls, name: str, file_path: str, pip_version: str | None = None) -> Environment:
         path = Path(file_path)
         if not path.is_file():
-            raise DefinitionError(f"Environment {name!r}: requirements file {file_path} does not exist.",
-                                  path=file_path)
+            raise DefinitionError(
+                f"Environment {name!r}: requirements file {file_path} does not exist.", path=file_path
+            )
         env = cls(name)
         for line in path.read_text(encoding="utf-8").splitlines():
             item = line.split("#", 1)[0].strip()
@@ -130,8 +141,9 @@ class Environment:
         return env
 
     @classmethod
-    def from_dockerfile(cls, name: str, dockerfile: str, conda_specification: str | None = None,
-                        pip_requirements: str | None = None) -> Environment:
+    def from_dockerfile(
+        cls, name: str, dockerfile: str, conda_specification: str | None = None, pip_requirements: str | None = None
+    ) -> Environment:
         env = cls.from_pip_requirements(name, pip_requirements) if pip_requirements else cls(name)
         path = Path(dockerfile)
         env.docker.base_dockerfile = path.read_text(encoding="utf-8") if path.is_file() else dockerfile
@@ -147,8 +159,11 @@ class Environment:
             "name": self.name,
             "python": self.python.conda_dependencies._spec(),
             "user_managed": self.python.user_managed_dependencies,
-            "docker": {"enabled": self.docker.enabled, "base_image": self.docker.base_image,
-                       "dockerfile": self.docker.base_dockerfile},
+            "docker": {
+                "enabled": self.docker.enabled,
+                "base_image": self.docker.base_image,
+                "dockerfile": self.docker.base_dockerfile,
+            },
             "env": self.environment_variables,
         }
 
@@ -162,10 +177,19 @@ class Environment:
 class RunConfiguration:
     """How a step runs (v1 ``RunConfiguration``): environment, limits, target."""
 
-    def __init__(self, script: str | None = None, arguments: list[str] | None = None, framework: str = "Python",
-                 communicator: str | None = None, conda_dependencies: CondaDependencies | None = None,
-                 _history_enabled: bool | None = None, _path: str | None = None, _name: str | None = None,
-                 command: Any = None, environment: Environment | None = None) -> None:
+    def __init__(
+        self,
+        script: str | None = None,
+        arguments: list[str] | None = None,
+        framework: str = "Python",
+        communicator: str | None = None,
+        conda_dependencies: CondaDependencies | None = None,
+        _history_enabled: bool | None = None,
+        _path: str | None = None,
+        _name: str | None = None,
+        command: Any = None,
+        environment: Environment | None = None,
+    ) -> None:
         self.script = script
         self.arguments = list(arguments or [])
         self.framework = framework

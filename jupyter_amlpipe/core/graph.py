@@ -41,7 +41,8 @@ class StepGraph:
             cycle = list(dict.fromkeys(exc.args[1]))
             names = [self.steps[i].name for i in cycle]
             raise CycleError(
-                "The pipeline has a cycle: steps " + " -> ".join(repr(n) for n in [*names, names[0]])
+                "The pipeline has a cycle: steps "
+                + " -> ".join(repr(n) for n in [*names, names[0]])
                 + " depend on each other (through their data or run_after). Remove one of these links.",
                 steps=names,
             ) from None

@@ -29,9 +29,16 @@ class Pipeline:
     nothing; :meth:`validate` (also called on submit) reports every error.
     """
 
-    def __init__(self, workspace: Any, steps: Sequence[Any] | Any, description: str | None = None,
-                 default_datastore: Any = None, default_source_directory: str | None = None,
-                 resolve_closure: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        workspace: Any,
+        steps: Sequence[Any] | Any,
+        description: str | None = None,
+        default_datastore: Any = None,
+        default_source_directory: str | None = None,
+        resolve_closure: bool = True,
+        **kwargs: Any,
+    ) -> None:
         self._workspace = workspace
         self.description = description
         self._default_datastore = default_datastore
@@ -128,9 +135,7 @@ class Pipeline:
         else:
             main = step._main_file()
             if main is not None and not (src / main).is_file():
-                errors.append(
-                    f"Step {step.name!r}: {main!r} does not exist in source_directory {str(src)!r}."
-                )
+                errors.append(f"Step {step.name!r}: {main!r} does not exist in source_directory {str(src)!r}.")
         for p in step.hash_paths:
             if not (src / p).exists():
                 errors.append(f"Step {step.name!r}: hash_paths entry {p!r} does not exist in {str(src)!r}.")
@@ -170,15 +175,23 @@ class Pipeline:
         return values
 
     # -- v1 conveniences that run or publish ------------------------------------------
-    def submit(self, experiment_name: str, pipeline_parameters: dict[str, Any] | None = None,
-               continue_on_step_failure: bool = False, regenerate_outputs: bool = False,
-               parent_run_id: str | None = None, **kwargs: Any) -> Any:
+    def submit(
+        self,
+        experiment_name: str,
+        pipeline_parameters: dict[str, Any] | None = None,
+        continue_on_step_failure: bool = False,
+        regenerate_outputs: bool = False,
+        parent_run_id: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """Submit to ``Experiment(self.workspace, experiment_name)`` (v1 ``Pipeline.submit``)."""
         import importlib
 
         experiment_cls = importlib.import_module("jupyter_amlpipe.runner.experiment").Experiment
         return experiment_cls(self._workspace, experiment_name).submit(
-            self, pipeline_parameters=pipeline_parameters, continue_on_step_failure=continue_on_step_failure,
+            self,
+            pipeline_parameters=pipeline_parameters,
+            continue_on_step_failure=continue_on_step_failure,
             regenerate_outputs=regenerate_outputs,
         )
 

@@ -8,6 +8,7 @@ follow logs and metrics, enforce timeouts and notice cancel requests.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import shutil
@@ -67,7 +68,7 @@ class PipelineRunner:
     def _main(self) -> None:
         try:
             self._loop()
-        except BaseException as exc:  # noqa: BLE001 - the run must end recorded, whatever happened
+        except BaseException as exc:
             self._crash(exc)
         finally:
             ACTIVE.pop(self.root, None)
@@ -75,10 +76,8 @@ class PipelineRunner:
 
     def _crash(self, exc: BaseException) -> None:
         for active in self._running.values():
-            try:
+            with contextlib.suppress(Exception):
                 active.handle.cancel()
-            except Exception:  # noqa: BLE001
-                pass
         reason = f"The runner failed: {type(exc).__name__}: {exc}"
         (self.ws.run_dir(self.root)).mkdir(parents=True, exist_ok=True)
         (self.ws.run_dir(self.root) / "runner_error.txt").write_text(traceback.format_exc(), encoding="utf-8")
@@ -162,9 +161,18 @@ class PipelineRunner:
                 sp = self.plan.steps[i]
                 sp._queued = True  # type: ignore[attr-defined]
                 self.store.update_run(sp.run_id, conn=conn, status="Queued")
-            self.store.add_events([(self.root, self.plan.steps[i].run_id, "status",
-                                    {"status": "Queued", "step": self.plan.steps[i].step.name}) for i in fresh],
-                                  conn=conn)
+            self.store.add_events(
+                [
+                    (
+                        self.root,
+                        self.plan.steps[i].run_id,
+                        "status",
+                        {"status": "Queued", "step": self.plan.steps[i].step.name},
+                    )
+                    for i in fresh
+                ],
+                conn=conn,
+            )
 
     def _end(self, failed: bool, canceled: bool) -> None:
         status = "Canceled" if canceled else ("Failed" if failed else "Finished")
@@ -190,26 +198,34 @@ class PipelineRunner:
         except AmlpipeError as exc:
             self._fail_before_start(sp, exc.message)
             return False
-        except Exception as exc:  # noqa: BLE001 - a bad step must not take the run down
+        except Exception as exc:
             self._fail_before_start(sp, f"Could not start the step: {type(exc).__name__}: {exc}")
             return False
         started = time.time()
-        active = _Active(sp, job, handle, preparer, time.monotonic(),
-                         tails={"stdout": FileTail(job.stdout_path), "stderr": FileTail(job.stderr_path)},
-                         context=FileTail(job.context_file))
+        active = _Active(
+            sp,
+            job,
+            handle,
+            preparer,
+            time.monotonic(),
+            tails={"stdout": FileTail(job.stdout_path), "stderr": FileTail(job.stderr_path)},
+            context=FileTail(job.context_file),
+        )
         self._running[sp.index] = active
         with self.store.write() as conn:
             self.store.update_run(sp.run_id, conn=conn, status="Running", started=started)
-            self.store.add_events([(self.root, sp.run_id, "status", {"status": "Running", "step": sp.step.name})],
-                                  conn=conn)
-        threading.Thread(target=self._watch, args=(sp.index, handle), daemon=True,
-                         name=f"amlpipe-step-{sp.step.name[:20]}").start()
+            self.store.add_events(
+                [(self.root, sp.run_id, "status", {"status": "Running", "step": sp.step.name})], conn=conn
+            )
+        threading.Thread(
+            target=self._watch, args=(sp.index, handle), daemon=True, name=f"amlpipe-step-{sp.step.name[:20]}"
+        ).start()
         return True
 
     def _watch(self, index: int, handle: JobHandle) -> None:
         try:
             code = handle.wait()
-        except Exception:  # noqa: BLE001
+        except Exception:
             code = -1
         self._queue.put(("done", index, code))
 
@@ -217,20 +233,24 @@ class PipelineRunner:
         now = time.time()
         run_dir = self.ws.run_dir(sp.run_id)
         (run_dir / "logs").mkdir(parents=True, exist_ok=True)
-        (run_dir / "logs" / "runner.txt").write_text(f"Step {sp.step.name!r} could not start:\n{reason}\n",
-                                                      encoding="utf-8")
+        (run_dir / "logs" / "runner.txt").write_text(
+            f"Step {sp.step.name!r} could not start:\n{reason}\n", encoding="utf-8"
+        )
         with self.store.write() as conn:
             self.store.update_run(sp.run_id, conn=conn, status="Failed", started=now, ended=now, error=reason)
-            self.store.add_events([(self.root, sp.run_id, "status",
-                                    {"status": "Failed", "step": sp.step.name, "error": reason})], conn=conn)
+            self.store.add_events(
+                [(self.root, sp.run_id, "status", {"status": "Failed", "step": sp.step.name, "error": reason})],
+                conn=conn,
+            )
 
     def _follow(self, active: _Active, final: bool = False) -> list[tuple[str, str, str, dict[str, Any]]]:
         events: list[tuple[str, str, str, dict[str, Any]]] = []
         for stream, tail in active.tails.items():
             text = tail.flush_text() if final else tail.read_text()
             if text:
-                events.append((self.root, active.sp.run_id, "log",
-                               {"step": active.sp.step.name, "stream": stream, "text": text}))
+                events.append(
+                    (self.root, active.sp.run_id, "log", {"step": active.sp.step.name, "stream": stream, "text": text})
+                )
         if active.context is not None:
             self._ingest(active, active.context.read_records(), events)
         return events
@@ -244,8 +264,14 @@ class PipelineRunner:
             kind = rec.get("type")
             if kind == "metric":
                 metrics.append((target, rec["name"], rec["kind"], rec["value"], rec.get("ts", time.time())))
-                events.append((self.root, target, "metric", {"name": rec["name"], "value": rec["value"],
-                                                             "step": active.sp.step.name}))
+                events.append(
+                    (
+                        self.root,
+                        target,
+                        "metric",
+                        {"name": rec["name"], "value": rec["value"], "step": active.sp.step.name},
+                    )
+                )
             elif kind in ("tags", "properties"):
                 self.store.merge_json(target, kind, rec["values"])
             elif kind == "error":
@@ -283,7 +309,7 @@ class PipelineRunner:
             active.preparer.keep_outputs_folder()
             if code == 0 and active.ending is None:
                 active.preparer.upload_outputs()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             code = code or 1
             active.errors.append(f"Could not store the step's outputs: {exc}")
         if active.ending == "canceled":
@@ -300,8 +326,14 @@ class PipelineRunner:
         self._write_runner_log(active, code, status, duration, error)
         if status == "Finished":
             shutil.rmtree(active.job.workdir, ignore_errors=True)
-        events.append((self.root, sp.run_id, "status",
-                       {"status": status, "step": sp.step.name, "error": error, "duration": round(duration, 3)}))
+        events.append(
+            (
+                self.root,
+                sp.run_id,
+                "status",
+                {"status": status, "step": sp.step.name, "error": error, "duration": round(duration, 3)},
+            )
+        )
         with self.store.write() as conn:
             self.store.update_run(sp.run_id, conn=conn, status=status, ended=time.time(), error=error)
             self.store.add_events(events, conn=conn)

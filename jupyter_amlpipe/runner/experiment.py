@@ -28,8 +28,15 @@ class Experiment:
         self.workspace = workspace
         self.name = name
 
-    def submit(self, config: Any, tags: dict[str, Any] | None = None, pipeline_parameters: dict[str, Any] | None = None,
-               regenerate_outputs: bool = False, continue_on_step_failure: bool = False, **kwargs: Any) -> PipelineRun:
+    def submit(
+        self,
+        config: Any,
+        tags: dict[str, Any] | None = None,
+        pipeline_parameters: dict[str, Any] | None = None,
+        regenerate_outputs: bool = False,
+        continue_on_step_failure: bool = False,
+        **kwargs: Any,
+    ) -> PipelineRun:
         """Start a run of ``config`` (a Pipeline) and return its PipelineRun at once."""
         from jupyter_amlpipe.runner.engine import PipelineRunner
         from jupyter_amlpipe.runner.plan import make_plan, records
@@ -45,15 +52,20 @@ class Experiment:
         plan = make_plan(self.workspace, self.name, config, parameters, continue_on_step_failure, regenerate_outputs)
         self.workspace._store.ensure_experiment(self.name)
         recs = records(plan)
-        recs[0].update(runner_pid=os.getpid(), runner_host=liveness.host(),
-                       runner_start=liveness.start_token(os.getpid()), tags=dict(tags or {}))
+        recs[0].update(
+            runner_pid=os.getpid(),
+            runner_host=liveness.host(),
+            runner_start=liveness.start_token(os.getpid()),
+            tags=dict(tags or {}),
+        )
         self.workspace._store.insert_runs(recs)
         runner = PipelineRunner(plan)
         runner.start()
         return PipelineRun(self, plan.root_id)
 
-    def get_runs(self, type: str | None = None, tags: Any = None, properties: Any = None,
-                 include_children: bool = False) -> list[PipelineRun | StepRun]:
+    def get_runs(
+        self, type: str | None = None, tags: Any = None, properties: Any = None, include_children: bool = False
+    ) -> list[PipelineRun | StepRun]:
         """Runs of this experiment, newest first."""
         out: list[PipelineRun | StepRun] = [
             PipelineRun(self, r["id"], r) for r in self.workspace._store.list_runs(self.name, "pipeline")

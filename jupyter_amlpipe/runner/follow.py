@@ -13,8 +13,15 @@ def _print(out: TextIO, text: str) -> None:
     out.flush()
 
 
-def follow(workspace: Any, root_id: str, only_run: str | None = None, show_output: bool = True,
-           timeout_seconds: float | None = None, out: TextIO | None = None, poll: float = 0.1) -> str:
+def follow(
+    workspace: Any,
+    root_id: str,
+    only_run: str | None = None,
+    show_output: bool = True,
+    timeout_seconds: float | None = None,
+    out: TextIO | None = None,
+    poll: float = 0.1,
+) -> str:
     """Wait for a run (or one of its step runs) to end; print its progress if asked. Returns the status."""
     import sys
 
@@ -78,8 +85,12 @@ def _render(event: dict[str, Any], root_id: str) -> str:
 
 
 def _summary(workspace: Any, rec: dict[str, Any]) -> str:
-    lines = ["", f"{'PipelineRun' if rec['kind'] == 'pipeline' else 'StepRun'} Execution Summary",
-             "=" * 30, f"{'PipelineRun' if rec['kind'] == 'pipeline' else 'StepRun'}( {rec['id']} ) Status: {rec['status']}"]
+    lines = [
+        "",
+        f"{'PipelineRun' if rec['kind'] == 'pipeline' else 'StepRun'} Execution Summary",
+        "=" * 30,
+        f"{'PipelineRun' if rec['kind'] == 'pipeline' else 'StepRun'}( {rec['id']} ) Status: {rec['status']}",
+    ]
     if rec["kind"] == "pipeline":
         for child in workspace._store.child_runs(rec["id"]):
             dur = ""

@@ -61,8 +61,11 @@ def resolve_compute(workspace: Any, target: Any, cache: dict[str, ComputeTarget]
     if target is None or target == "local":
         if "local" not in cache:
             record = workspace._store.get_named("compute_targets", "local")
-            cache["local"] = (ComputeTarget._from_record(workspace, record) if record else
-                              ComputeTarget._from_record(workspace, {"name": "local", "kind": "local", "config": {}}))
+            cache["local"] = (
+                ComputeTarget._from_record(workspace, record)
+                if record
+                else ComputeTarget._from_record(workspace, {"name": "local", "kind": "local", "config": {}})
+            )
         return cache["local"]
     if isinstance(target, str):
         if target not in cache:
@@ -75,8 +78,14 @@ def resolve_compute(workspace: Any, target: Any, cache: dict[str, ComputeTarget]
     )
 
 
-def make_plan(workspace: Any, experiment: str, pipeline: Pipeline, parameters: dict[str, Any],
-              continue_on_step_failure: bool, regenerate_outputs: bool) -> Plan:
+def make_plan(
+    workspace: Any,
+    experiment: str,
+    pipeline: Pipeline,
+    parameters: dict[str, Any],
+    continue_on_step_failure: bool,
+    regenerate_outputs: bool,
+) -> Plan:
     from jupyter_amlpipe.workspace.datastore import Datastore
 
     default_store = pipeline._default_datastore or Datastore.get_default(workspace)
@@ -101,10 +110,32 @@ def make_plan(workspace: Any, experiment: str, pipeline: Pipeline, parameters: d
             location = (store, f"azureml/{run_id}/{out.name}")
             outputs[out.name] = location
             output_of[id(out)] = location
-        plans.append(StepPlan(i, step, run_id, resolve_compute(workspace, step.compute_target, targets), src,
-                              taken[src], outputs, position[i]))
-    return Plan(workspace, experiment, root_id, pipeline, pipeline.graph, plans, parameters,
-                continue_on_step_failure, regenerate_outputs, properties, detect_origin(), output_of)
+        plans.append(
+            StepPlan(
+                i,
+                step,
+                run_id,
+                resolve_compute(workspace, step.compute_target, targets),
+                src,
+                taken[src],
+                outputs,
+                position[i],
+            )
+        )
+    return Plan(
+        workspace,
+        experiment,
+        root_id,
+        pipeline,
+        pipeline.graph,
+        plans,
+        parameters,
+        continue_on_step_failure,
+        regenerate_outputs,
+        properties,
+        detect_origin(),
+        output_of,
+    )
 
 
 def _datastore_of(workspace: Any, data: PipelineData, default: Any) -> Any:
@@ -122,7 +153,7 @@ def records(plan: Plan) -> list[dict[str, Any]]:
     """The pipeline run record and one record per step run."""
     user = _user()
     params = {k: v for k, v in plan.parameters.items() if _plain(v)}
-    root = {
+    root: dict[str, Any] = {
         "id": plan.root_id,
         "experiment": plan.experiment,
         "kind": "pipeline",
@@ -147,25 +178,27 @@ def records(plan: Plan) -> list[dict[str, Any]]:
     out = [root]
     for sp in plan.steps:
         step = sp.step
-        out.append({
-            "id": sp.run_id,
-            "experiment": plan.experiment,
-            "parent_id": plan.root_id,
-            "kind": "step",
-            "name": step.name,
-            "seq": sp.order,
-            "properties": {"azureml.runsource": "azureml.StepRun", "StepType": step.step_type},
-            "details": {
-                "definition": step._definition(),
-                "compute": sp.compute.name,
-                "snapshot_id": sp.snapshot_id,
-                "source_directory": str(sp.source_dir),
-                "depends_on": sorted(plan.graph.deps.get(sp.index, ())),
-                "outputs": {n: {"datastore": s.name, "path": p} for n, (s, p) in sp.outputs.items()},
-                "output_names": {o.output_name: o.name for o in step.outputs if o.output_name != o.name},
-                "submitted_by": user,
-            },
-        })
+        out.append(
+            {
+                "id": sp.run_id,
+                "experiment": plan.experiment,
+                "parent_id": plan.root_id,
+                "kind": "step",
+                "name": step.name,
+                "seq": sp.order,
+                "properties": {"azureml.runsource": "azureml.StepRun", "StepType": step.step_type},
+                "details": {
+                    "definition": step._definition(),
+                    "compute": sp.compute.name,
+                    "snapshot_id": sp.snapshot_id,
+                    "source_directory": str(sp.source_dir),
+                    "depends_on": sorted(plan.graph.deps.get(sp.index, ())),
+                    "outputs": {n: {"datastore": s.name, "path": p} for n, (s, p) in sp.outputs.items()},
+                    "output_names": {o.output_name: o.name for o in step.outputs if o.output_name != o.name},
+                    "submitted_by": user,
+                },
+            }
+        )
     return out
 
 
@@ -176,5 +209,5 @@ def _plain(value: Any) -> bool:
 def _user() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
+    except Exception:
         return str(os.getuid())

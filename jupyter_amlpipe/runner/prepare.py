@@ -50,8 +50,9 @@ class StepPreparer:
             return Datastore.get(self.ws, store)
         return store
 
-    def _existing(self, name: str, store: Any, path_on_datastore: str | None, mode: str,
-                  path_on_compute: str | None) -> str:
+    def _existing(
+        self, name: str, store: Any, path_on_datastore: str | None, mode: str, path_on_compute: str | None
+    ) -> str:
         store = self._datastore(store)
         rel = path_on_datastore or ""
         if not store.exists(rel):

@@ -43,7 +43,8 @@ def reconcile(workspace: Any, record: dict[str, Any]) -> dict[str, Any]:
     if liveness.is_alive(root.get("runner_pid"), root.get("runner_start"), root.get("runner_host")):
         return record
     mark_runner_died(workspace, root)
-    return workspace._store.get_run(record["id"])
+    fresh: dict[str, Any] = workspace._store.get_run(record["id"])
+    return fresh
 
 
 def mark_runner_died(workspace: Any, root: dict[str, Any]) -> None:
@@ -88,7 +89,7 @@ class _RecordRun(Run):
         return self.experiment.workspace._store
 
     def _record(self) -> dict[str, Any]:
-        rec = self._store.get_run(self.id)
+        rec: dict[str, Any] = self._store.get_run(self.id)
         if rec["status"] not in TERMINAL:
             rec = reconcile(self.workspace, rec)
         self._rec = rec
@@ -143,8 +144,9 @@ class _RecordRun(Run):
     def tags(self) -> dict[str, Any]:
         return self.get_tags()
 
-    def get_metrics(self, name: str | None = None, recursive: bool = False, run_type: str | None = None,
-                    populate: bool = False) -> dict[str, Any]:
+    def get_metrics(
+        self, name: str | None = None, recursive: bool = False, run_type: str | None = None, populate: bool = False
+    ) -> dict[str, Any]:
         """Metrics logged on this run (``recursive=True``: this run's and its descendants', by run id)."""
         if recursive:
             out: dict[str, Any] = {}
@@ -177,8 +179,9 @@ class _RecordRun(Run):
                 names.append(rel)
         return sorted(names)
 
-    def download_file(self, name: str, output_file_path: str | os.PathLike[str] | None = None,
-                      _validate_checksum: bool = False) -> str:
+    def download_file(
+        self, name: str, output_file_path: str | os.PathLike[str] | None = None, _validate_checksum: bool = False
+    ) -> str:
         source = self._dir() / name
         if name not in self.get_file_names():
             raise LookupFailed(
@@ -192,8 +195,14 @@ class _RecordRun(Run):
         shutil.copyfile(source, target)
         return str(target)
 
-    def download_files(self, prefix: str | None = None, output_directory: str | os.PathLike[str] | None = None,
-                       output_paths: Any = None, batch_size: int = 100, append_prefix: bool = True) -> None:
+    def download_files(
+        self,
+        prefix: str | None = None,
+        output_directory: str | os.PathLike[str] | None = None,
+        output_paths: Any = None,
+        batch_size: int = 100,
+        append_prefix: bool = True,
+    ) -> None:
         out = Path(output_directory or ".")
         for name in self.get_file_names():
             if prefix is None or name.startswith(prefix):
@@ -207,8 +216,9 @@ class _RecordRun(Run):
         with store.write() as conn:
             if kind == "metric":
                 store.add_metrics([(self.id, record["name"], record["kind"], record["value"], record["ts"])], conn=conn)
-                store.add_events([(root, self.id, "metric", {"name": record["name"], "value": record["value"]})],
-                                 conn=conn)
+                store.add_events(
+                    [(root, self.id, "metric", {"name": record["name"], "value": record["value"]})], conn=conn
+                )
         if kind in ("tags", "properties"):
             store.merge_json(self.id, kind, record["values"])
 
@@ -233,20 +243,31 @@ class _RecordRun(Run):
         ):
             mark_runner_died(self.workspace, root)
 
-    def wait_for_completion(self, show_output: bool = True, timeout_seconds: float | None = None,
-                            raise_on_error: bool = True, wait_post_processing: bool = False) -> Any:
+    def wait_for_completion(
+        self,
+        show_output: bool = True,
+        timeout_seconds: float | None = None,
+        raise_on_error: bool = True,
+        wait_post_processing: bool = False,
+    ) -> Any:
         """Wait for the run to end; with ``show_output`` stream step output as it comes."""
         from jupyter_amlpipe.runner.follow import follow
 
         root_id = self._rec.get("parent_id") or self.id
-        status = follow(self.workspace, root_id, only_run=None if root_id == self.id else self.id,
-                        show_output=show_output, timeout_seconds=timeout_seconds, out=sys.stdout)
+        status = follow(
+            self.workspace,
+            root_id,
+            only_run=None if root_id == self.id else self.id,
+            show_output=show_output,
+            timeout_seconds=timeout_seconds,
+            out=sys.stdout,
+        )
         if status in TERMINAL:
             rec = self._record()
             status = rec["status"]
             if status == "Failed" and raise_on_error:
                 raise RunFailedError(_failure_message(self, rec), run_id=self.id, status=status)
-        return status if self.kind == "pipeline" else self.get_details()
+        return status
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(Experiment: {self.experiment.name}, Id: {self.id}, Type: {self.kind}, Status: {self._rec['status']})"
@@ -289,8 +310,9 @@ class PortDataReference:
 
     def download(self, local_path: str | os.PathLike[str], overwrite: bool = False, show_progress: bool = True) -> str:
         """Download the data under ``local_path`` (keeping its datastore path, like v1); return where it is."""
-        self.datastore.download(str(local_path), prefix=self.path_on_datastore, overwrite=overwrite,
-                                show_progress=show_progress)
+        self.datastore.download(
+            str(local_path), prefix=self.path_on_datastore, overwrite=overwrite, show_progress=show_progress
+        )
         return str(Path(local_path) / self.path_on_datastore)
 
     def as_download(self, *args: Any, **kwargs: Any) -> Any:
@@ -304,7 +326,9 @@ class PortDataReference:
         return DataReference(self.datastore, self.name, self.path_on_datastore, "mount")
 
     def __repr__(self) -> str:
-        return f"PortDataReference(name={self.name!r}, datastore={self.datastore_name!r}, path={self.path_on_datastore!r})"
+        return (
+            f"PortDataReference(name={self.name!r}, datastore={self.datastore_name!r}, path={self.path_on_datastore!r})"
+        )
 
 
 class StepRun(_RecordRun):
@@ -350,9 +374,7 @@ class StepRun(_RecordRun):
             aliases = self._rec["details"].get("output_names", {})
             if name in aliases:
                 return outs[aliases[name]]
-            raise LookupFailed(
-                f"Step {self.name!r} has no output {name!r}.{did_you_mean(name, outs)}", name=name
-            )
+            raise LookupFailed(f"Step {self.name!r} has no output {name!r}.{did_you_mean(name, outs)}", name=name)
         if self.get_status() != "Finished":
             raise LookupFailed(
                 f"Output {name!r} of step {self.name!r} is not available: the step is {self._rec['status']}, "
@@ -382,8 +404,15 @@ class PipelineRun(_RecordRun):
         self._record()
         return iter(self._children())
 
-    def get_children(self, recursive: bool = False, tags: Any = None, properties: Any = None,
-                     type: Any = None, status: str | None = None, _rehydrate_runs: bool = True) -> Iterator[StepRun]:
+    def get_children(
+        self,
+        recursive: bool = False,
+        tags: Any = None,
+        properties: Any = None,
+        type: Any = None,
+        status: str | None = None,
+        _rehydrate_runs: bool = True,
+    ) -> Iterator[StepRun]:
         children = self._children()
         if status is not None:
             children = [c for c in children if c._rec["status"] == status]

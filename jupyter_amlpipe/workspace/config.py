@@ -62,7 +62,9 @@ def read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise DefinitionError(f"Config file {path} is not valid JSON ({exc}). Fix or delete it.", path=str(path)) from exc
+        raise DefinitionError(
+            f"Config file {path} is not valid JSON ({exc}). Fix or delete it.", path=str(path)
+        ) from exc
     if not isinstance(data, dict):
         raise DefinitionError(f"Config file {path} must hold a JSON object.", path=str(path))
     return data

@@ -242,7 +242,9 @@ class MetadataStore:
         rows = self._query("SELECT * FROM runs WHERE parent_id = ? ORDER BY seq, created", (parent_id,))
         return [self._run_row(r) for r in rows]
 
-    def list_runs(self, experiment: str | None = None, kind: str = "pipeline", limit: int | None = None) -> list[dict[str, Any]]:
+    def list_runs(
+        self, experiment: str | None = None, kind: str = "pipeline", limit: int | None = None
+    ) -> list[dict[str, Any]]:
         sql = "SELECT * FROM runs WHERE kind = ?"
         params: list[Any] = [kind]
         if experiment is not None:
@@ -290,7 +292,9 @@ class MetadataStore:
         return bool(rows and rows[0][0])
 
     # -- metrics -----------------------------------------------------------
-    def add_metrics(self, records: Sequence[tuple[str, str, str, Any, float]], conn: sqlite3.Connection | None = None) -> None:
+    def add_metrics(
+        self, records: Sequence[tuple[str, str, str, Any, float]], conn: sqlite3.Connection | None = None
+    ) -> None:
         """Add ``(run_id, name, kind, value, ts)`` metric records."""
         rows = [(r, n, k, _dumps(v), t) for (r, n, k, v, t) in records]
         if conn is not None:
@@ -304,7 +308,9 @@ class MetadataStore:
         return [{"name": r["name"], "kind": r["kind"], "value": json.loads(r["value"]), "ts": r["ts"]} for r in rows]
 
     # -- events ------------------------------------------------------------
-    def add_events(self, events: Sequence[tuple[str, str, str, dict[str, Any]]], conn: sqlite3.Connection | None = None) -> None:
+    def add_events(
+        self, events: Sequence[tuple[str, str, str, dict[str, Any]]], conn: sqlite3.Connection | None = None
+    ) -> None:
         """Append ``(root_id, run_id, kind, data)`` events."""
         now = time.time()
         rows = [(now, root, run, kind, _dumps(data)) for (root, run, kind, data) in events]
@@ -323,6 +329,13 @@ class MetadataStore:
                 "SELECT * FROM events WHERE root_id = ? AND seq > ? ORDER BY seq LIMIT ?", (root_id, after, limit)
             )
         return [
-            {"seq": r["seq"], "ts": r["ts"], "root_id": r["root_id"], "run_id": r["run_id"], "kind": r["kind"], "data": json.loads(r["data"])}
+            {
+                "seq": r["seq"],
+                "ts": r["ts"],
+                "root_id": r["root_id"],
+                "run_id": r["run_id"],
+                "kind": r["kind"],
+                "data": json.loads(r["data"]),
+            }
             for r in rows
         ]

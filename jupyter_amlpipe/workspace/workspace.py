@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from jupyter_amlpipe.errors import DefinitionError, LookupFailed, did_you_mean
 from jupyter_amlpipe.workspace import config as _config
@@ -51,11 +51,17 @@ class Workspace:
     ``runs/``. Open one with :meth:`create`, :meth:`get` or :meth:`from_config`.
     """
 
-    _cache: dict[Path, MetadataStore] = {}
+    _cache: ClassVar[dict[Path, MetadataStore]] = {}
 
-    def __init__(self, subscription_id: str | None = None, resource_group: str | None = None,
-                 workspace_name: str | None = None, *, path: str | os.PathLike[str] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        workspace_name: str | None = None,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         # v1 signature: Workspace(subscription_id, resource_group, workspace_name)
         name = workspace_name or kwargs.pop("name", None)
         if path is None:
@@ -85,10 +91,19 @@ class Workspace:
 
     # -- v1 constructors -----------------------------------------------------
     @classmethod
-    def create(cls, name: str, auth: Any = None, subscription_id: str | None = None,
-               resource_group: str | None = None, location: str | None = None, *,
-               path: str | os.PathLike[str] | None = None, exist_ok: bool = False,
-               show_output: bool = True, **kwargs: Any) -> Workspace:
+    def create(
+        cls,
+        name: str,
+        auth: Any = None,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        location: str | None = None,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        exist_ok: bool = False,
+        show_output: bool = True,
+        **kwargs: Any,
+    ) -> Workspace:
         """Create a workspace folder at ``path`` (default ``$AMLPIPE_HOME/workspaces/<name>``).
 
         Azure arguments of v1 (subscription_id, resource_group, location, sku,
@@ -110,9 +125,7 @@ class Workspace:
         azure = {k: v for k, v in kwargs.items() if k in _AZURE_KEYS}
         unknown = sorted(set(kwargs) - set(_AZURE_KEYS))
         if unknown:
-            raise DefinitionError(
-                f"Workspace.create() got unexpected arguments {unknown}.", arguments=unknown
-            )
+            raise DefinitionError(f"Workspace.create() got unexpected arguments {unknown}.", arguments=unknown)
         meta: dict[str, Any] = {
             "name": name,
             "subscription_id": subscription_id,
@@ -134,9 +147,16 @@ class Workspace:
         return ws
 
     @classmethod
-    def get(cls, name: str, auth: Any = None, subscription_id: str | None = None,
-            resource_group: str | None = None, *, path: str | os.PathLike[str] | None = None,
-            **kwargs: Any) -> Workspace:
+    def get(
+        cls,
+        name: str,
+        auth: Any = None,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        **kwargs: Any,
+    ) -> Workspace:
         """Open the workspace ``name`` (in ``path``, or under the default root)."""
         _check_name(name)
         folder = Path(path).expanduser().resolve() if path is not None else _config.default_root() / name
@@ -154,8 +174,13 @@ class Workspace:
         return ws
 
     @classmethod
-    def from_config(cls, path: str | os.PathLike[str] | None = None, auth: Any = None,
-                    _logger: Any = None, _file_name: str | None = None) -> Workspace:
+    def from_config(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        auth: Any = None,
+        _logger: Any = None,
+        _file_name: str | None = None,
+    ) -> Workspace:
         """Find ``.azureml/config.json`` from ``path`` (default: cwd) or a parent, like v1."""
         config_file, data = _config.find_config(path, _file_name)
         folder = _config.workspace_folder_from_config(config_file, data)
@@ -163,9 +188,13 @@ class Workspace:
             name = str(data.get("workspace_name") or folder.name)
             if "workspace_path" not in data:
                 # A v1 Azure config: the named workspace lives under the default root.
-                return cls.create(name, path=folder, exist_ok=True,
-                                  subscription_id=data.get("subscription_id"),
-                                  resource_group=data.get("resource_group"))
+                return cls.create(
+                    name,
+                    path=folder,
+                    exist_ok=True,
+                    subscription_id=data.get("subscription_id"),
+                    resource_group=data.get("resource_group"),
+                )
             raise LookupFailed(
                 f"Config file {config_file} points to {folder}, which holds no workspace. "
                 f"Create it with Workspace.create({name!r}, path={str(folder)!r}).",

@@ -41,12 +41,23 @@ class Step:
 
     step_type: ClassVar[str] = ""
 
-    def __init__(self, name: str, *, inputs: Sequence[Any] | None = None, outputs: Sequence[Any] | None = None,
-                 arguments: Sequence[Any] | None = None, compute_target: Any = None,
-                 source_directory: str | os.PathLike[str] | None = None, params: Mapping[str, Any] | None = None,
-                 allow_reuse: bool = True, hash_paths: Sequence[str] | None = None,
-                 runconfig: RunConfiguration | None = None, environment: Environment | None = None,
-                 timeout_seconds: float | None = None, version: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        inputs: Sequence[Any] | None = None,
+        outputs: Sequence[Any] | None = None,
+        arguments: Sequence[Any] | None = None,
+        compute_target: Any = None,
+        source_directory: str | os.PathLike[str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        allow_reuse: bool = True,
+        hash_paths: Sequence[str] | None = None,
+        runconfig: RunConfiguration | None = None,
+        environment: Environment | None = None,
+        timeout_seconds: float | None = None,
+        version: str | None = None,
+    ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise DefinitionError(f"A step needs a non-empty name, got {name!r}.")
         self.name = name
@@ -207,7 +218,9 @@ def _flatten(items: Iterable[Any]) -> Iterable[Step]:
         elif isinstance(item, (list, tuple)):
             yield from _flatten(item)
         else:
-            raise DefinitionError(f"{item!r} is not a step: a pipeline's steps must be steps, lists of steps or a StepSequence.")
+            raise DefinitionError(
+                f"{item!r} is not a step: a pipeline's steps must be steps, lists of steps or a StepSequence."
+            )
 
 
 flatten_steps = _flatten

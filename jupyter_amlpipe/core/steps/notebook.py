@@ -23,14 +23,26 @@ class NotebookStep(Step):
 
     step_type = "notebook"
 
-    def __init__(self, name: str | None = None, notebook: str | None = None,
-                 source_directory: str | os.PathLike[str] | None = None, params: Mapping[str, Any] | None = None,
-                 inputs: Sequence[Any] | None = None, outputs: Sequence[Any] | None = None,
-                 output_notebook_pipeline_data_name: str | None = None, compute_target: Any = None,
-                 allow_reuse: bool = True, runconfig: RunConfiguration | None = None,
-                 version: str | None = None, *, kernel_name: str | None = None,
-                 hash_paths: Sequence[str] | None = None, environment: Environment | None = None,
-                 timeout_seconds: float | None = None, arguments: Sequence[Any] | None = None) -> None:
+    def __init__(
+        self,
+        name: str | None = None,
+        notebook: str | None = None,
+        source_directory: str | os.PathLike[str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        inputs: Sequence[Any] | None = None,
+        outputs: Sequence[Any] | None = None,
+        output_notebook_pipeline_data_name: str | None = None,
+        compute_target: Any = None,
+        allow_reuse: bool = True,
+        runconfig: RunConfiguration | None = None,
+        version: str | None = None,
+        *,
+        kernel_name: str | None = None,
+        hash_paths: Sequence[str] | None = None,
+        environment: Environment | None = None,
+        timeout_seconds: float | None = None,
+        arguments: Sequence[Any] | None = None,
+    ) -> None:
         if not isinstance(notebook, str) or not notebook:
             raise DefinitionError(f"NotebookStep {name or ''!r} needs notebook='path/to/notebook.ipynb'.")
         if not notebook.endswith(".ipynb"):
@@ -38,10 +50,21 @@ class NotebookStep(Step):
         self.notebook = notebook
         self.kernel_name = kernel_name
         self.output_notebook_pipeline_data_name = output_notebook_pipeline_data_name
-        super().__init__(name or os.path.splitext(os.path.basename(notebook))[0], inputs=inputs, outputs=outputs,
-                         arguments=arguments, compute_target=compute_target, source_directory=source_directory,
-                         params=params, allow_reuse=allow_reuse, hash_paths=hash_paths, runconfig=runconfig,
-                         environment=environment, timeout_seconds=timeout_seconds, version=version)
+        super().__init__(
+            name or os.path.splitext(os.path.basename(notebook))[0],
+            inputs=inputs,
+            outputs=outputs,
+            arguments=arguments,
+            compute_target=compute_target,
+            source_directory=source_directory,
+            params=params,
+            allow_reuse=allow_reuse,
+            hash_paths=hash_paths,
+            runconfig=runconfig,
+            environment=environment,
+            timeout_seconds=timeout_seconds,
+            version=version,
+        )
         if output_notebook_pipeline_data_name:
             existing = [o for o in self._outputs if o.name == output_notebook_pipeline_data_name]
             if existing:
@@ -75,16 +98,26 @@ class NotebookStep(Step):
         }
 
     def _definition(self) -> dict[str, Any]:
-        return {**super()._definition(), "notebook": self.notebook,
-                "output_notebook_pipeline_data_name": self.output_notebook_pipeline_data_name}
+        return {
+            **super()._definition(),
+            "notebook": self.notebook,
+            "output_notebook_pipeline_data_name": self.output_notebook_pipeline_data_name,
+        }
 
 
 class NotebookRunConfig:
     """v1 ``NotebookRunConfig``: where the notebook is and what to pass it."""
 
-    def __init__(self, source_directory: str | None = None, notebook: str | None = None,
-                 output_notebook: str | None = None, parameters: Mapping[str, Any] | None = None,
-                 handler: Any = None, run_config: RunConfiguration | None = None, kernel_name: str | None = None) -> None:
+    def __init__(
+        self,
+        source_directory: str | None = None,
+        notebook: str | None = None,
+        output_notebook: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        handler: Any = None,
+        run_config: RunConfiguration | None = None,
+        kernel_name: str | None = None,
+    ) -> None:
         self.source_directory = source_directory
         self.notebook = notebook
         self.output_notebook = output_notebook
@@ -96,18 +129,36 @@ class NotebookRunConfig:
 class NotebookRunnerStep(NotebookStep):
     """v1's ``NotebookRunnerStep``: a NotebookStep that also takes ``notebook_run_config``."""
 
-    def __init__(self, name: str | None = None, notebook_run_config: NotebookRunConfig | None = None,
-                 runconfig: RunConfiguration | None = None, compute_target: Any = None,
-                 params: Mapping[str, Any] | None = None, inputs: Sequence[Any] | None = None,
-                 outputs: Sequence[Any] | None = None, allow_reuse: bool = True, version: str | None = None,
-                 output_notebook_pipeline_data_name: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        name: str | None = None,
+        notebook_run_config: NotebookRunConfig | None = None,
+        runconfig: RunConfiguration | None = None,
+        compute_target: Any = None,
+        params: Mapping[str, Any] | None = None,
+        inputs: Sequence[Any] | None = None,
+        outputs: Sequence[Any] | None = None,
+        allow_reuse: bool = True,
+        version: str | None = None,
+        output_notebook_pipeline_data_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         cfg = notebook_run_config
         notebook = kwargs.pop("notebook", None) or (cfg.notebook if cfg else None)
         source_directory = kwargs.pop("source_directory", None) or (cfg.source_directory if cfg else None)
         merged = {**(cfg.parameters if cfg else {}), **dict(params or {})}
-        super().__init__(name=name, notebook=notebook, source_directory=source_directory, params=merged,
-                         inputs=inputs, outputs=outputs,
-                         output_notebook_pipeline_data_name=output_notebook_pipeline_data_name,
-                         compute_target=compute_target, allow_reuse=allow_reuse,
-                         runconfig=runconfig or (cfg.run_config if cfg else None), version=version,
-                         kernel_name=kwargs.pop("kernel_name", None) or (cfg.kernel_name if cfg else None), **kwargs)
+        super().__init__(
+            name=name,
+            notebook=notebook,
+            source_directory=source_directory,
+            params=merged,
+            inputs=inputs,
+            outputs=outputs,
+            output_notebook_pipeline_data_name=output_notebook_pipeline_data_name,
+            compute_target=compute_target,
+            allow_reuse=allow_reuse,
+            runconfig=runconfig or (cfg.run_config if cfg else None),
+            version=version,
+            kernel_name=kwargs.pop("kernel_name", None) or (cfg.kernel_name if cfg else None),
+            **kwargs,
+        )

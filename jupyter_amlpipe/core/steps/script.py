@@ -17,20 +17,43 @@ class PythonScriptStep(Step):
 
     step_type = "python_script"
 
-    def __init__(self, script_name: str, name: str | None = None, arguments: Sequence[Any] | None = None,
-                 compute_target: Any = None, runconfig: RunConfiguration | None = None,
-                 runconfig_pipeline_params: Mapping[str, Any] | None = None, inputs: Sequence[Any] | None = None,
-                 outputs: Sequence[Any] | None = None, params: Mapping[str, Any] | None = None,
-                 source_directory: str | os.PathLike[str] | None = None, allow_reuse: bool = True,
-                 version: str | None = None, hash_paths: Sequence[str] | None = None, *,
-                 environment: Environment | None = None, timeout_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        script_name: str,
+        name: str | None = None,
+        arguments: Sequence[Any] | None = None,
+        compute_target: Any = None,
+        runconfig: RunConfiguration | None = None,
+        runconfig_pipeline_params: Mapping[str, Any] | None = None,
+        inputs: Sequence[Any] | None = None,
+        outputs: Sequence[Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        source_directory: str | os.PathLike[str] | None = None,
+        allow_reuse: bool = True,
+        version: str | None = None,
+        hash_paths: Sequence[str] | None = None,
+        *,
+        environment: Environment | None = None,
+        timeout_seconds: float | None = None,
+    ) -> None:
         if not isinstance(script_name, str) or not script_name:
             raise DefinitionError(f"PythonScriptStep needs a script_name, got {script_name!r}.")
         self.script_name = script_name
-        super().__init__(name or script_name, inputs=inputs, outputs=outputs, arguments=arguments,
-                         compute_target=compute_target, source_directory=source_directory, params=params,
-                         allow_reuse=allow_reuse, hash_paths=hash_paths, runconfig=runconfig,
-                         environment=environment, timeout_seconds=timeout_seconds, version=version)
+        super().__init__(
+            name or script_name,
+            inputs=inputs,
+            outputs=outputs,
+            arguments=arguments,
+            compute_target=compute_target,
+            source_directory=source_directory,
+            params=params,
+            allow_reuse=allow_reuse,
+            hash_paths=hash_paths,
+            runconfig=runconfig,
+            environment=environment,
+            timeout_seconds=timeout_seconds,
+            version=version,
+        )
 
     def _main_file(self) -> str | None:
         return self.script_name
@@ -52,24 +75,46 @@ class CommandStep(Step):
 
     step_type = "command"
 
-    def __init__(self, command: str | Sequence[Any] | None = None, name: str | None = None,
-                 compute_target: Any = None, runconfig: RunConfiguration | None = None,
-                 runconfig_pipeline_params: Mapping[str, Any] | None = None, inputs: Sequence[Any] | None = None,
-                 outputs: Sequence[Any] | None = None, params: Mapping[str, Any] | None = None,
-                 source_directory: str | os.PathLike[str] | None = None, allow_reuse: bool = True,
-                 version: str | None = None, *, arguments: Sequence[Any] | None = None,
-                 hash_paths: Sequence[str] | None = None, environment: Environment | None = None,
-                 timeout_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        command: str | Sequence[Any] | None = None,
+        name: str | None = None,
+        compute_target: Any = None,
+        runconfig: RunConfiguration | None = None,
+        runconfig_pipeline_params: Mapping[str, Any] | None = None,
+        inputs: Sequence[Any] | None = None,
+        outputs: Sequence[Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        source_directory: str | os.PathLike[str] | None = None,
+        allow_reuse: bool = True,
+        version: str | None = None,
+        *,
+        arguments: Sequence[Any] | None = None,
+        hash_paths: Sequence[str] | None = None,
+        environment: Environment | None = None,
+        timeout_seconds: float | None = None,
+    ) -> None:
         if command is None and runconfig is not None:
             command = runconfig.command
         if not command:
             raise DefinitionError(f"CommandStep {name or ''!r} needs a command (a string or a list).")
         self.command = command
         label = name or (command if isinstance(command, str) else " ".join(str(c) for c in command))[:60]
-        super().__init__(label, inputs=inputs, outputs=outputs, arguments=arguments,
-                         compute_target=compute_target, source_directory=source_directory, params=params,
-                         allow_reuse=allow_reuse, hash_paths=hash_paths, runconfig=runconfig,
-                         environment=environment, timeout_seconds=timeout_seconds, version=version)
+        super().__init__(
+            label,
+            inputs=inputs,
+            outputs=outputs,
+            arguments=arguments,
+            compute_target=compute_target,
+            source_directory=source_directory,
+            params=params,
+            allow_reuse=allow_reuse,
+            hash_paths=hash_paths,
+            runconfig=runconfig,
+            environment=environment,
+            timeout_seconds=timeout_seconds,
+            version=version,
+        )
 
     def _all_argument_items(self) -> list[Any]:
         items = [] if isinstance(self.command, str) else list(self.command)
