@@ -94,16 +94,16 @@ class LocalCompute(ComputeTarget):
     def status(self) -> Any:
         return {"provisioning_state": "Succeeded", "max_concurrency": self.max_concurrency}
 
-    def start(self, job: StepJob) -> _ProcessHandle:
-        if job.environment is not None and job.environment.has_packages():
-            import warnings
+    def check_step(self, step: Any) -> list[str]:
+        env = step.environment
+        if env is not None and env.has_packages():
+            return [
+                f"Step {step.name!r}: environment {env.name!r} lists packages; LocalCompute does not install them "
+                "(the step runs with this Python). Use DockerCompute to build them into an image."
+            ]
+        return []
 
-            warnings.warn(
-                f"Step {job.step_name!r}: environment {job.environment.name!r} lists packages; LocalCompute does not "
-                "install them (the step uses this Python). Use DockerCompute to build them into an image.",
-                UserWarning,
-                stacklevel=2,
-            )
+    def start(self, job: StepJob) -> _ProcessHandle:
         argv, description = program_argv(job, sys.executable)
         env = {**os.environ, **job.env}
         with open(job.stdout_path, "ab") as out, open(job.stderr_path, "ab") as err:

@@ -8,6 +8,7 @@ loaded by name from :data:`COMPUTE_TARGETS` only when used.
 
 from __future__ import annotations
 
+import builtins
 import os
 from typing import Any, ClassVar
 
@@ -144,6 +145,10 @@ class ComputeTarget(metaclass=_ComputeTargetMeta):
 
     def start(self, job: Any) -> Any:  # pragma: no cover - every backend implements it
         raise NotImplementedError
+
+    def check_step(self, step: Any) -> builtins.list[str]:
+        """Warnings about running ``step`` on this target (shown when the pipeline is submitted)."""
+        return []
 
     def describe_environment(self, environment: Any) -> dict[str, Any]:
         """What identifies the software a step gets on this target (part of the reuse key)."""

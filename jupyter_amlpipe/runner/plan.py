@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,12 +111,15 @@ def make_plan(
             location = (store, f"azureml/{run_id}/{out.name}")
             outputs[out.name] = location
             output_of[id(out)] = location
+        compute = resolve_compute(workspace, step.compute_target, targets)
+        for message in compute.check_step(step):
+            warnings.warn(message, UserWarning, stacklevel=4)
         plans.append(
             StepPlan(
                 i,
                 step,
                 run_id,
-                resolve_compute(workspace, step.compute_target, targets),
+                compute,
                 src,
                 taken[src],
                 outputs,

@@ -254,14 +254,21 @@ class _RecordRun(Run):
         from jupyter_amlpipe.runner.follow import follow
 
         root_id = self._rec.get("parent_id") or self.id
-        status = follow(
-            self.workspace,
-            root_id,
-            only_run=None if root_id == self.id else self.id,
-            show_output=show_output,
-            timeout_seconds=timeout_seconds,
-            out=sys.stdout,
-        )
+        try:
+            status = follow(
+                self.workspace,
+                root_id,
+                only_run=None if root_id == self.id else self.id,
+                show_output=show_output,
+                timeout_seconds=timeout_seconds,
+                out=sys.stdout,
+            )
+        except KeyboardInterrupt:
+            if root_id in ACTIVE:  # the run lives in this process: stopping the wait must not orphan it
+                print(f"\nInterrupted: canceling run {root_id} (it runs in this process).", file=sys.stderr)
+                self.cancel()
+                ACTIVE[root_id].done.wait(10) if root_id in ACTIVE else None
+            raise
         if status in TERMINAL:
             rec = self._record()
             status = rec["status"]
