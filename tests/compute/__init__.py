@@ -1,0 +1,1 @@
+"""Compute backends: one conformance suite (``conformance.py``), subclassed once per backend."""
