@@ -117,6 +117,11 @@ def pytest_configure(config: pytest.Config) -> None:
     home = tempfile.mkdtemp(prefix="amlpipe-home-")
     os.environ["AMLPIPE_HOME"] = home
     config.stash[_home_key] = home
+    # Step processes import jupyter_amlpipe: make this checkout importable even without `pip install -e .`.
+    repo = str(Path(__file__).resolve().parents[1])
+    parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if repo not in parts:
+        os.environ["PYTHONPATH"] = os.pathsep.join([repo, *parts])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -73,6 +73,7 @@ class Pipeline:
                 datas[id(out)] = out
         deps: dict[int, set[int]] = {i: set() for i in range(len(self._steps))}
         problems = self._problems
+        consumed_by: list[list[PipelineData]] = []
         for i, step in enumerate(self._steps):
             consumed = [x._root() for x in step.inputs if isinstance(x, PipelineData)]
             listed = {id(x) for x in consumed} | {id(o) for o in step.outputs}
@@ -90,7 +91,10 @@ class Pipeline:
                     producers.setdefault(id(data), []).append(i)
                     datas[id(data)] = data
             step._consumed = consumed  # type: ignore[attr-defined]
-            for data in consumed:
+            consumed_by.append(consumed)
+        # A second pass: a producer inferred from arguments may come after its consumer in the list.
+        for i, step in enumerate(self._steps):
+            for data in consumed_by[i]:
                 makers = producers.get(id(data), [])
                 if not makers:
                     problems.append(
