@@ -31,7 +31,8 @@ EXTRAS_REQUIRE = {
     "dask": ["dask[distributed]>=2024.1"],
     "spark": ["pyspark>=3.5"],
     "sql": ["duckdb>=1.0"],
-    "azure": ["adlfs>=2024.2"],
+    "azure": ["adlfs>=2024.2", "smbprotocol>=1.12"],
+    "s3": ["s3fs>=2024.2"],
     "server": ["fastapi>=0.110", "uvicorn>=0.29", "httpx>=0.27"],
     "jupyter": ["ipywidgets>=8.1", "anywidget>=0.9", "jupyterlab>=4.2", "jupyter_server>=2.12"],
 }

@@ -99,7 +99,7 @@ class LocalCompute(ComputeTarget):
         if env is not None and env.has_packages():
             return [
                 f"Step {step.name!r}: environment {env.name!r} lists packages; LocalCompute does not install them "
-                "(the step runs with this Python). Use DockerCompute to build them into an image."
+                "(the step runs with this Python): install them into this environment yourself."
             ]
         return []
 

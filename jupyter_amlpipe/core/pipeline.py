@@ -66,11 +66,11 @@ class Pipeline:
     def _build_graph(self) -> StepGraph:
         index = {id(s): i for i, s in enumerate(self._steps)}
         producers: dict[int, list[int]] = {}
-        datas: dict[int, PipelineData] = {}
+        data_by_id: dict[int, PipelineData] = {}
         for i, step in enumerate(self._steps):
             for out in step.outputs:
                 producers.setdefault(id(out), []).append(i)
-                datas[id(out)] = out
+                data_by_id[id(out)] = out
         deps: dict[int, set[int]] = {i: set() for i in range(len(self._steps))}
         problems = self._problems
         consumed_by: list[list[PipelineData]] = []
@@ -89,7 +89,7 @@ class Pipeline:
                     step._implicit_outputs.append(data)
                     data._add_producer(step)
                     producers.setdefault(id(data), []).append(i)
-                    datas[id(data)] = data
+                    data_by_id[id(data)] = data
             step._consumed = consumed  # type: ignore[attr-defined]
             consumed_by.append(consumed)
         # A second pass: a producer inferred from arguments may come after its consumer in the list.
@@ -110,7 +110,7 @@ class Pipeline:
             if len(makers) > 1:
                 names = ", ".join(repr(self._steps[m].name) for m in makers)
                 problems.append(
-                    f"PipelineData {datas[key].name!r} is an output of more than one step ({names}): "
+                    f"PipelineData {data_by_id[key].name!r} is an output of more than one step ({names}): "
                     "each PipelineData must have exactly one producer; create one PipelineData per step."
                 )
         return StepGraph(self._steps, deps)

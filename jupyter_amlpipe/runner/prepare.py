@@ -12,6 +12,7 @@ from jupyter_amlpipe.context import run as ctx
 from jupyter_amlpipe.core.data import (
     DOWNLOAD,
     DataPath,
+    DataPathComputeBinding,
     DataReference,
     PipelineData,
     PipelineParameter,
@@ -95,8 +96,8 @@ class StepPreparer:
         """A data link's path on the compute, or a parameter value as a string."""
         if isinstance(item, PipelineParameter):
             value = self.plan.parameters[item.name]
-            if isinstance(value, (DataPath, DataReference)):
-                return self.resolve(value)
+            if isinstance(value, (DataPath, DataReference)):  # a data parameter used directly in arguments
+                return self.resolve((item, DataPathComputeBinding()))
             return _param_str(value)
         key = data_name(item) if not isinstance(item, PipelineParameter) else item.name
         if key in self.paths:
@@ -125,7 +126,7 @@ class StepPreparer:
         if isinstance(item, PipelineParameter):
             value = self.plan.parameters[item.name]
             if isinstance(value, (DataPath, DataReference)):
-                return self.resolve(value)
+                return self.resolve((item, DataPathComputeBinding()))
             return value
         return item
 
