@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from jupyter_amlpipe.core.data import PipelineData, PipelineParameter
@@ -230,7 +228,3 @@ def _closure(roots: list[Step]) -> list[Step]:
         linked.extend(step._run_after)
         stack.extend(s for s in reversed(linked) if id(s) not in seen)
     return list(seen.values())
-
-
-def _source_dir_of(step: Step) -> Path:
-    return Path(step.source_directory or os.getcwd())

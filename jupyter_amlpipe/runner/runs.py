@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from jupyter_amlpipe.context.run import Run
-from jupyter_amlpipe.errors import DefinitionError, LookupFailed, RunFailedError, did_you_mean
+from jupyter_amlpipe.errors import LookupFailed, RunFailedError, did_you_mean
 from jupyter_amlpipe.runner import liveness
 from jupyter_amlpipe.runner.metrics import aggregate
 
@@ -454,9 +454,3 @@ def run_from_id(workspace: Any, run_id: str) -> _RecordRun:
     experiment = Experiment(workspace, rec["experiment"])
     cls = PipelineRun if rec["kind"] == "pipeline" else StepRun
     return cls(experiment, run_id, rec)
-
-
-def check_status(status: str) -> str:
-    if status not in STATUSES:
-        raise DefinitionError(f"Unknown run status {status!r}.{did_you_mean(status, STATUSES)}")
-    return status

@@ -1,111 +1,42 @@
 """Datastores: named roots for data, with the Azure ML SDK v1 API, backed by fsspec.
 
-A datastore is a record in the workspace's metadata store (name, type and a
-JSON config) plus an fsspec filesystem built from that config on first use.
-Every workspace has two local datastores, ``workspaceblobstore`` (the default)
-and ``workspacefilestore``, kept under ``<workspace>/datastores/<name>``; more
-can be registered: a local folder, any fsspec URL, Azure Blob (adlfs), Azure
-File shares (SMB) and S3 (s3fs).
+A datastore is a record in the workspace's metadata store plus an fsspec
+filesystem built from its config on first use. Every workspace has two local
+datastores, ``workspaceblobstore`` (the default) and ``workspacefilestore``,
+under ``<workspace>/datastores/<name>``; more can be registered: a local
+folder, any fsspec URL, Azure Blob (adlfs), Azure File shares (SMB) and S3 (s3fs).
 
-Public (v1) API: ``Datastore(ws, name=None)``, ``Datastore.get``,
-``Datastore.get_default``, the ``register_*`` class methods, ``upload_files``,
-``upload``, ``download``, ``path``, ``as_mount`` and ``as_download``.
-
-Internal API for the workspace and the runner (stable, documented below):
-``_register_defaults(ws)``, ``_list(ws)``, ``_set_default(ws, name)``, ``_fs``,
-``_full_path``, ``local_path``, ``exists``, ``list_files``, ``get_to_local``
-and ``put_from_local``.
-
-fsspec, tqdm and the backend libraries are imported inside functions, never
-at import time. This module is longer than most because the v1 API of a
-datastore is one class; the path rules live in :mod:`.paths`.
+:class:`Datastore` is the v1 API (``Datastore(ws, name=None)``, ``get``,
+``get_default``, ``register_*``, ``upload_files``, ``upload``, ``download``,
+``path``, ``as_mount``, ``as_download``) plus a stable internal API for the
+workspace and the runner (``_register_defaults``, ``_list``, ``_set_default``,
+``_fs``, ``_full_path``, ``local_path``, ``exists``, ``list_files``,
+``get_to_local``, ``put_from_local``). The work behind it lives by concern in
+:mod:`.datastore_records` (rows of the metadata store), :mod:`.datastore_kinds`
+(each kind's config and filesystem), :mod:`.transfer` (walking, uploads and
+downloads) and :mod:`.paths` (path rules). fsspec, tqdm and the backend
+libraries are imported inside functions, never at import time.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import os
-import re
-import shutil
-import sys
-import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from jupyter_amlpipe.errors import AmlpipeError, DefinitionError, LookupFailed, MissingExtraError, did_you_mean
-from jupyter_amlpipe.workspace.paths import normalize_relpath, safe_join, safe_join_path
+from jupyter_amlpipe.workspace import datastore_kinds as kinds
+from jupyter_amlpipe.workspace import datastore_records as records
+from jupyter_amlpipe.workspace import transfer
+from jupyter_amlpipe.workspace.datastore_kinds import LOCAL_PROTOCOLS as _LOCAL_PROTOCOLS
+from jupyter_amlpipe.workspace.datastore_records import DEFAULT_DATASTORES, WorkspaceLike
+from jupyter_amlpipe.workspace.paths import normalize_relpath, safe_join
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from jupyter_amlpipe.core.data import DataReference
-    from jupyter_amlpipe.workspace.store import MetadataStore
 
-__all__ = ["Datastore", "WorkspaceLike"]
-
-_TABLE = "datastores"
-DEFAULT_DATASTORES = {"workspaceblobstore": "AzureBlob", "workspacefilestore": "AzureFile"}
-_NAME = re.compile(r"^[A-Za-z0-9_]{1,255}$")
-# fsspec protocol -> (package, extra, feature) for a clear error when the package is missing.
-_BACKENDS: dict[str, tuple[str, str, str]] = {
-    "abfs": ("adlfs", "azure", "Azure Blob datastores"),
-    "az": ("adlfs", "azure", "Azure Blob datastores"),
-    "smb": ("smbprotocol", "azure", "Azure File share datastores"),
-    "s3": ("s3fs", "s3", "S3 datastores"),
-}
-_LOCAL_PROTOCOLS = {"file", "local"}
-
-
-class WorkspaceLike(Protocol):
-    """What a datastore needs from a workspace (``Workspace`` fits)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def path(self) -> Path: ...
-
-    @property
-    def _store(self) -> MetadataStore: ...
-
-
-def _require_backend(protocol: str) -> None:
-    """Raise MissingExtraError when the package behind ``protocol`` is not installed."""
-    backend = _BACKENDS.get(protocol)
-    if backend is not None and importlib.util.find_spec(backend[0]) is None:
-        raise MissingExtraError.for_module(*backend)
-
-
-def _json_roundtrip(config: dict[str, Any], name: str) -> dict[str, Any]:
-    try:
-        result: dict[str, Any] = json.loads(json.dumps(config))
-    except (TypeError, ValueError) as exc:
-        raise DefinitionError(
-            f"The configuration of datastore {name!r} cannot be stored ({exc}): "
-            "pass storage options made of strings, numbers, booleans, lists and dicts.",
-            datastore=name,
-        ) from exc
-    return result
-
-
-def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
-
-
-@contextmanager
-def _progress(total: int, desc: str, enabled: bool) -> Iterator[Any]:
-    """A tqdm bar (on stderr, or a widget in notebooks), or a no-op when disabled."""
-    if not enabled or total == 0:
-        yield None
-        return
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, desc=desc, unit="file", file=sys.stderr)
-    try:
-        yield bar
-    finally:
-        bar.close()
+__all__ = ["DEFAULT_DATASTORES", "Datastore", "WorkspaceLike"]
 
 
 class Datastore:
@@ -149,101 +80,33 @@ class Datastore:
         Raises:
             LookupFailed: no datastore has that name.
         """
-        record = workspace._store.get_named(_TABLE, datastore_name)
-        if record is None:
-            known = [r["name"] for r in workspace._store.list_named(_TABLE)]
-            raise LookupFailed(
-                f"No datastore named {datastore_name!r} in workspace {workspace.name!r}."
-                f"{did_you_mean(datastore_name, known)} Register it first, for example with "
-                f"Datastore.register_local(ws, {datastore_name!r}, path) or Datastore.register_fsspec(ws, "
-                f"{datastore_name!r}, url).",
-                datastore=datastore_name,
-                known=known,
-            )
-        return cls._from_record(workspace, record)
+        return cls._from_record(workspace, records.get_record(workspace, datastore_name))
 
     @classmethod
     def get_default(cls, workspace: WorkspaceLike) -> Datastore:
         """The workspace's default datastore (``workspaceblobstore`` unless changed)."""
-        records = workspace._store.list_named(_TABLE)
-        for record in records:
-            if record["config"].get("is_default"):
-                return cls._from_record(workspace, record)
-        raise LookupFailed(
-            f"Workspace {workspace.name!r} has no default datastore. Choose one with "
-            f"ws.set_default_datastore(name); registered: {sorted(r['name'] for r in records)}.",
-            workspace=workspace.name,
-        )
+        return cls._from_record(workspace, records.default_record(workspace))
 
     @classmethod
     def _list(cls, workspace: WorkspaceLike) -> dict[str, Datastore]:
         """All datastores of ``workspace`` by name, in registration order (``ws.datastores``)."""
-        return {r["name"]: cls._from_record(workspace, r) for r in workspace._store.list_named(_TABLE)}
+        return {r["name"]: cls._from_record(workspace, r) for r in records.list_records(workspace)}
 
     @classmethod
     def _set_default(cls, workspace: WorkspaceLike, name: str) -> None:
         """Make ``name`` the default datastore (``ws.set_default_datastore``)."""
-        cls.get(workspace, name)  # raises LookupFailed with a hint
-        store = workspace._store
-        with store.write():
-            for record in store.list_named(_TABLE):
-                config = dict(record["config"], is_default=record["name"] == name)
-                store.put_named(_TABLE, record["name"], record["kind"], config)
+        records.set_default(workspace, name)
 
     @classmethod
     def _register_defaults(cls, workspace: WorkspaceLike) -> None:
-        """Register ``workspaceblobstore`` (default) and ``workspacefilestore`` if absent.
-
-        Both are local folders ``<workspace>/datastores/<name>``, stored relative
-        to the workspace so the workspace folder can move. Idempotent.
-        """
-        store = workspace._store
-        with store.write():
-            has_default = any(r["config"].get("is_default") for r in store.list_named(_TABLE))
-            for name, datastore_type in DEFAULT_DATASTORES.items():
-                (Path(workspace.path) / "datastores" / name).mkdir(parents=True, exist_ok=True)
-                if store.get_named(_TABLE, name) is not None:
-                    continue
-                config = {
-                    "datastore_type": datastore_type,
-                    "protocol": "file",
-                    "root": f"datastores/{name}",
-                    "workspace_relative": True,
-                    "storage_options": {},
-                    "is_default": name == "workspaceblobstore" and not has_default,
-                }
-                store.put_named(_TABLE, name, datastore_type, config)
+        """Register ``workspaceblobstore`` (default) and ``workspacefilestore`` if absent (idempotent)."""
+        records.register_defaults(workspace)
 
     # -- registration ----------------------------------------------------------
     @classmethod
     def _register(cls, workspace: WorkspaceLike, name: str, config: dict[str, Any], overwrite: bool) -> Datastore:
         """Store ``config`` under ``name``; same config again is a no-op, another needs overwrite."""
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise DefinitionError(
-                f"Datastore name {name!r} is not valid: use 1-255 letters, digits and underscores.",
-                datastore=name,
-            )
-        config = _json_roundtrip(config, name)
-        store = workspace._store
-        with store.write():
-            existing = store.get_named(_TABLE, name)
-            is_default = False
-            if existing is not None:
-                old = {k: v for k, v in existing["config"].items() if k != "is_default"}
-                if old == config:
-                    return cls._from_record(workspace, existing)
-                if not overwrite:
-                    changed = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
-                    raise DefinitionError(
-                        f"Datastore {name!r} is already registered in workspace {workspace.name!r} with a "
-                        f"different configuration (differs in: {', '.join(changed)}). Pass overwrite=True to "
-                        "replace it, or register under another name.",
-                        datastore=name,
-                    )
-                is_default = bool(existing["config"].get("is_default"))
-            config["is_default"] = is_default
-            store.put_named(_TABLE, name, str(config["datastore_type"]), config)
-        return cls._from_record(workspace, {"name": name, "kind": config["datastore_type"], "config": config})
+        return cls._from_record(workspace, records.save_record(workspace, name, config, overwrite))
 
     @classmethod
     def register_local(
@@ -253,10 +116,7 @@ class Datastore:
 
         The folder is created if needed and stored as an absolute path.
         """
-        root = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
-        root.mkdir(parents=True, exist_ok=True)
-        config = {"datastore_type": "Local", "protocol": "file", "root": root.as_posix(), "storage_options": {}}
-        return cls._register(workspace, datastore_name, config, overwrite)
+        return cls._register(workspace, datastore_name, kinds.local_config(path), overwrite)
 
     @classmethod
     def register_fsspec(
@@ -272,35 +132,8 @@ class Datastore:
         Plain paths and ``file://`` URLs are local folders (created, stored
         absolute). ``storage_options`` go to the fsspec filesystem.
         """
-        options = dict(storage_options or {})
-        if ("://" not in url and "::" not in url) or url.startswith("file://"):
-            local = url[len("file://") :] if url.startswith("file://") else url
-            root = Path(os.path.abspath(os.path.expanduser(local)))
-            root.mkdir(parents=True, exist_ok=True)
-            config = {
-                "datastore_type": "Fsspec",
-                "protocol": "file",
-                "root": root.as_posix(),
-                "storage_options": options,
-            }
-            return cls._register(workspace, datastore_name, config, overwrite)
-        cls._check_url(datastore_name, url)
-        config = {"datastore_type": "Fsspec", "url": url, "storage_options": options}
+        config = kinds.fsspec_config(datastore_name, url, storage_options)
         return cls._register(workspace, datastore_name, config, overwrite)
-
-    @staticmethod
-    def _check_url(name: str, url: str) -> None:
-        """Refuse a URL whose fsspec protocol is unknown or whose package is missing."""
-        import fsspec
-
-        protocol = url.split("::")[-1].split("://")[0] if "::" in url else url.split("://")[0]
-        if protocol not in fsspec.available_protocols():
-            raise DefinitionError(
-                f"Datastore {name!r}: fsspec knows no protocol {protocol!r} (url {url!r})."
-                f"{did_you_mean(protocol, fsspec.available_protocols())} Use a URL fsspec supports.",
-                datastore=name,
-            )
-        _require_backend(protocol)
 
     @classmethod
     def register_azure_blob_container(
@@ -324,28 +157,9 @@ class Datastore:
         ``client_secret`` are passed on; other v1 keyword arguments are accepted
         and ignored. Credentials are stored in the workspace database.
         """
-        _require_backend("abfs")
-        options = _drop_none(
-            {
-                "account_name": account_name,
-                "sas_token": sas_token,
-                "account_key": account_key,
-                "account_host": f"{account_name}.blob.{endpoint}" if endpoint else None,
-                "tenant_id": kwargs.get("tenant_id"),
-                "client_id": kwargs.get("client_id"),
-                "client_secret": kwargs.get("client_secret"),
-            }
+        config = kinds.azure_blob_config(
+            container_name, account_name, sas_token, account_key, protocol, endpoint, **kwargs
         )
-        config = {
-            "datastore_type": "AzureBlob",
-            "protocol": "abfs",
-            "root": container_name,
-            "storage_options": options,
-            "container_name": container_name,
-            "account_name": account_name,
-            "endpoint": endpoint or "core.windows.net",
-            "account_protocol": protocol or "https",
-        }
         datastore = cls._register(workspace, datastore_name, config, overwrite)
         if create_if_not_exists:
             datastore._fs.makedirs(container_name, exist_ok=True)
@@ -372,25 +186,7 @@ class Datastore:
         ``create_if_not_exists`` and ``skip_validation`` are accepted for v1
         compatibility; the share must exist.
         """
-        if not account_key:
-            raise DefinitionError(
-                f"Datastore {datastore_name!r}: Azure File shares are reached over SMB, which needs "
-                "account_key (a SAS token cannot be used). Pass account_key=..., or mount the share and "
-                "use Datastore.register_local(ws, name, mount_path).",
-                datastore=datastore_name,
-            )
-        _require_backend("smb")
-        host = f"{account_name}.file.{endpoint or 'core.windows.net'}"
-        config = {
-            "datastore_type": "AzureFile",
-            "protocol": "smb",
-            "root": f"/{file_share_name}",
-            "storage_options": {"host": host, "username": account_name, "password": account_key, "encrypt": True},
-            "container_name": file_share_name,
-            "account_name": account_name,
-            "endpoint": endpoint or "core.windows.net",
-            "account_protocol": protocol or "https",
-        }
+        config = kinds.azure_file_config(datastore_name, file_share_name, account_name, account_key, protocol, endpoint)
         return cls._register(workspace, datastore_name, config, overwrite)
 
     @classmethod
@@ -409,13 +205,7 @@ class Datastore:
 
         Without ``key``/``secret`` s3fs uses the usual AWS credential chain.
         """
-        _require_backend("s3")
-        client_kwargs = _drop_none({"endpoint_url": endpoint_url, "region_name": region_name})
-        options = _drop_none({"key": key, "secret": secret})
-        if client_kwargs:
-            options["client_kwargs"] = client_kwargs
-        root = bucket_name.strip("/")
-        config = {"datastore_type": "S3", "protocol": "s3", "root": root, "storage_options": options}
+        config = kinds.s3_config(bucket_name, key, secret, endpoint_url, region_name)
         return cls._register(workspace, datastore_name, config, overwrite)
 
     # -- attributes ----------------------------------------------------------
@@ -482,23 +272,7 @@ class Datastore:
     def _connect(self) -> tuple[Any, str]:
         """Build (once per instance) the fsspec filesystem and the root path on it."""
         if self._connection is None:
-            import fsspec
-
-            options = dict(self._config.get("storage_options") or {})
-            protocol = str(self._config.get("protocol", ""))
-            try:
-                if "url" in self._config:
-                    fs, root = fsspec.core.url_to_fs(self._config["url"], **options)
-                else:
-                    fs, root = fsspec.filesystem(protocol, **options), self._configured_root()
-            except ImportError as exc:
-                _require_backend(protocol)
-                raise MissingExtraError(
-                    f"Datastore {self.name!r} needs a package that is not installed ({exc}). "
-                    "Install it, then use the datastore again.",
-                    datastore=self.name,
-                ) from exc
-            self._connection = (fs, str(root))
+            self._connection = kinds.open_filesystem(self.name, self._config, self._configured_root())
         return self._connection
 
     @property
@@ -520,18 +294,6 @@ class Datastore:
         """The fsspec path of ``path_on_datastore`` (None or "" is the root); refuses escapes."""
         return safe_join(self.root, path_on_datastore, self._what(), label=label, allow_root=True)
 
-    def _relative(self, fs_path: str) -> str:
-        """The datastore-relative POSIX path of an fsspec path under the root."""
-        base = self.root.rstrip("/")
-        path = str(self._fs._strip_protocol(fs_path))
-        if not base:
-            return path.lstrip("/")
-        if path == base:
-            return ""
-        if not path.startswith(base + "/"):
-            raise AmlpipeError(f"{fs_path!r} is not under the root of {self._what()} ({base!r}).")
-        return path[len(base) + 1 :]
-
     def local_path(self, path_on_datastore: str | os.PathLike[str] | None = "") -> Path | None:
         """The local path of ``path_on_datastore`` when the datastore is a local folder, else None."""
         if not self._is_local():
@@ -551,8 +313,7 @@ class Datastore:
         ``prefix`` is a folder, not a string prefix: ``list_files("out")`` does
         not list ``out2/...`` (:meth:`download` keeps v1's string prefixes).
         """
-        full = self._full_path(prefix, label="prefix")
-        return sorted(self._relative(p) for p in self._fs.find(full))
+        return transfer.list_files(self, prefix)
 
     def get_to_local(self, path_on_datastore: str | os.PathLike[str] | None, local_path: str | os.PathLike[str]) -> int:
         """Copy a file or folder from the datastore to ``local_path``; returns the number of files.
@@ -562,27 +323,7 @@ class Datastore:
         Raises:
             LookupFailed: nothing exists at ``path_on_datastore``.
         """
-        full = self._full_path(path_on_datastore)
-        dest = Path(local_path)
-        fs = self._fs
-        if fs.isdir(full):
-            dest.mkdir(parents=True, exist_ok=True)
-            base = self._relative(full)
-            count = 0
-            for fs_path in fs.find(full):
-                rel = self._relative(fs_path)[len(base) :].lstrip("/")
-                self._get_file(fs_path, safe_join_path(dest, rel, f"local folder {str(dest)!r}"))
-                count += 1
-            return count
-        if fs.isfile(full):
-            self._get_file(full, dest)
-            return 1
-        raise LookupFailed(
-            f"Nothing at {str(path_on_datastore)!r} on {self._what()}: check the path, or list what is there "
-            f"with Datastore.get(ws, {self.name!r}).list_files().",
-            datastore=self.name,
-            path=str(path_on_datastore),
-        )
+        return transfer.get_to_local(self, path_on_datastore, local_path)
 
     def put_from_local(
         self,
@@ -595,57 +336,7 @@ class Datastore:
         A folder's contents go directly under ``path_on_datastore``; existing
         files are kept when ``overwrite`` is false.
         """
-        source = Path(local_path)
-        target = normalize_relpath(path_on_datastore, self._what(), label="path_on_datastore", allow_root=True)
-        if source.is_dir():
-            pairs = [(f, safe_join(target, rel, self._what())) for f, rel in _walk(source)]
-        elif source.is_file():
-            pairs = [(source, normalize_relpath(target, self._what(), label="path_on_datastore"))]
-        else:
-            raise DefinitionError(f"Local path {str(source)!r} does not exist: nothing to copy to {self._what()}.")
-        written, _skipped = self._put_pairs(pairs, overwrite, show_progress=False)
-        return written
-
-    def _get_file(self, fs_path: str, dest: Path) -> None:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        self._fs.get_file(fs_path, str(dest))
-
-    def _put_file(self, source: Path, rel: str) -> None:
-        """Write one file; on a local datastore through a temporary file and a rename."""
-        target = self._full_path(rel)
-        if self._is_local():
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-            tmp = f"{target}.tmp-{uuid.uuid4().hex}"
-            try:
-                shutil.copyfile(source, tmp)
-                shutil.copymode(source, tmp)
-                os.replace(tmp, target)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-            return
-        self._fs.put_file(str(source), target)
-
-    def _put_pairs(self, pairs: Sequence[tuple[Path, str]], overwrite: bool, show_progress: bool) -> tuple[int, int]:
-        """Upload (local file, datastore-relative path) pairs; returns (written, skipped)."""
-        written = skipped = 0
-        with _progress(len(pairs), f"Uploading to {self.name}", show_progress) as bar:
-            for source, rel in pairs:
-                if not overwrite and self.exists(rel):
-                    skipped += 1
-                else:
-                    self._put_file(source, rel)
-                    written += 1
-                if bar is not None:
-                    bar.update(1)
-        return written, skipped
-
-    def _report_skipped(self, skipped: int, verb: str) -> None:
-        if skipped:
-            print(
-                f"{self._what()}: skipped {skipped} existing file(s) while {verb}; pass overwrite=True to replace them.",
-                file=sys.stderr,
-            )
+        return transfer.put_from_local(self, local_path, path_on_datastore, overwrite)
 
     # -- v1 data movement ------------------------------------------------------
     def upload_files(
@@ -663,23 +354,7 @@ class Datastore:
         checked before anything is uploaded. Existing files are skipped unless
         ``overwrite`` is true. Returns a DataReference to ``target_path``.
         """
-        paths = [files] if isinstance(files, (str, os.PathLike)) else list(files)
-        sources = [Path(os.path.abspath(os.fspath(f))) for f in paths]
-        if not sources:
-            raise DefinitionError(f"upload_files to {self._what()} got no files: pass a list of file paths.")
-        for original, source in zip(paths, sources, strict=True):
-            if not source.is_file():
-                state = "is a folder (use upload(src_dir=...) for folders)" if source.is_dir() else "does not exist"
-                raise DefinitionError(
-                    f"Cannot upload {os.fspath(original)!r} to {self._what()}: it {state}. Nothing was uploaded.",
-                    file=os.fspath(original),
-                )
-        base = Path(os.path.abspath(relative_root)) if relative_root is not None else _common_folder(sources)
-        target = normalize_relpath(target_path, self._what(), label="target_path", allow_root=True)
-        pairs = [(s, safe_join(target, _relative_to(s, base), self._what(), label="target_path")) for s in sources]
-        _written, skipped = self._put_pairs(pairs, overwrite, show_progress)
-        self._report_skipped(skipped, "uploading")
-        return self.path(target or None)
+        return transfer.upload_files(self, files, relative_root, target_path, overwrite, show_progress)
 
     def upload(
         self,
@@ -693,18 +368,7 @@ class Datastore:
         Existing files are skipped unless ``overwrite`` is true. Returns a
         DataReference to ``target_path``.
         """
-        source = Path(src_dir)
-        if not source.is_dir():
-            raise DefinitionError(
-                f"Cannot upload src_dir {os.fspath(src_dir)!r} to {self._what()}: it is not an existing folder. "
-                "Pass a folder (or use upload_files for single files).",
-                src_dir=os.fspath(src_dir),
-            )
-        target = normalize_relpath(target_path, self._what(), label="target_path", allow_root=True)
-        pairs = [(f, safe_join(target, rel, self._what())) for f, rel in _walk(source)]
-        _written, skipped = self._put_pairs(pairs, overwrite, show_progress)
-        self._report_skipped(skipped, "uploading")
-        return self.path(target or None)
+        return transfer.upload(self, src_dir, target_path, overwrite, show_progress)
 
     def download(
         self,
@@ -720,26 +384,7 @@ class Datastore:
         local files are kept unless ``overwrite``. Returns the number of files
         downloaded.
         """
-        wanted = normalize_relpath(prefix, self._what(), label="prefix", allow_root=True)
-        if wanted and prefix is not None and prefix.replace("\\", "/").endswith("/"):
-            wanted += "/"
-        folder = wanted.rsplit("/", 1)[0] if "/" in wanted else ""
-        names = [n for n in self.list_files(folder) if n.startswith(wanted)]
-        dest = Path(target_path)
-        dest.mkdir(parents=True, exist_ok=True)
-        count = skipped = 0
-        with _progress(len(names), f"Downloading from {self.name}", show_progress) as bar:
-            for name in names:
-                local = safe_join_path(dest, name, f"local folder {os.fspath(target_path)!r}")
-                if not overwrite and local.exists():
-                    skipped += 1
-                else:
-                    self._get_file(self._full_path(name), local)
-                    count += 1
-                if bar is not None:
-                    bar.update(1)
-        self._report_skipped(skipped, "downloading")
-        return count
+        return transfer.download(self, target_path, prefix, overwrite, show_progress)
 
     # -- data references -------------------------------------------------------
     def path(self, path: str | None = None, data_reference_name: str | None = None) -> DataReference:
@@ -762,30 +407,3 @@ class Datastore:
         from jupyter_amlpipe.core.data import DataReference
 
         return DataReference(datastore=self, mode="download", path_on_compute=path_on_compute)
-
-
-def _walk(folder: Path) -> list[tuple[Path, str]]:
-    """(file, POSIX path relative to folder) for every file under ``folder``, sorted."""
-    found: list[tuple[Path, str]] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        for filename in sorted(filenames):
-            file = Path(dirpath) / filename
-            if file.is_file():
-                found.append((file, file.relative_to(folder).as_posix()))
-    return found
-
-
-def _common_folder(files: Sequence[Path]) -> Path:
-    """The deepest folder containing every file (v1's default ``relative_root``)."""
-    return Path(os.path.commonpath([str(f.parent) for f in files]))
-
-
-def _relative_to(file: Path, base: Path) -> str:
-    if not file.is_relative_to(base):
-        raise DefinitionError(
-            f"File {str(file)!r} is not under relative_root {str(base)!r}: pass a relative_root that contains "
-            "every file, or leave it out to use their common folder. Nothing was uploaded.",
-            file=str(file),
-        )
-    return file.relative_to(base).as_posix()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -224,15 +223,6 @@ def _flatten(items: Iterable[Any]) -> Iterable[Step]:
 
 
 flatten_steps = _flatten
-
-
-def warn_argument_only(step: Step, data: PipelineData, role: str) -> None:
-    warnings.warn(
-        f"Step {step.name!r}: PipelineData {data.name!r} is in arguments but not in {role}s; it is treated as "
-        f"an {role}. Azure ML v1 needs it listed: add it to {role}s=[...].",
-        UserWarning,
-        stacklevel=3,
-    )
 
 
 __all__ = ["DataPathComputeBinding", "Step", "StepSequence", "flatten_steps"]
