@@ -1,21 +1,16 @@
 """Datastores: named roots for data, with the Azure ML SDK v1 API, backed by fsspec.
 
 A datastore is a record in the workspace's metadata store plus an fsspec
-filesystem built from its config on first use. Every workspace has two local
-datastores, ``workspaceblobstore`` (the default) and ``workspacefilestore``,
-under ``<workspace>/datastores/<name>``; more can be registered: a local
-folder, any fsspec URL, Azure Blob (adlfs), Azure File shares (SMB) and S3 (s3fs).
+filesystem built from its config on first use. :class:`Datastore` is the v1
+API and a stable internal API for the workspace and the runner
+(``_register_defaults``, ``_list``, ``_set_default``, ``_fs``, ``_full_path``,
+``local_path``, ``exists``, ``list_files``, ``get_to_local``, ``put_from_local``).
 
-:class:`Datastore` is the v1 API (``Datastore(ws, name=None)``, ``get``,
-``get_default``, ``register_*``, ``upload_files``, ``upload``, ``download``,
-``path``, ``as_mount``, ``as_download``) plus a stable internal API for the
-workspace and the runner (``_register_defaults``, ``_list``, ``_set_default``,
-``_fs``, ``_full_path``, ``local_path``, ``exists``, ``list_files``,
-``get_to_local``, ``put_from_local``). The work behind it lives by concern in
-:mod:`.datastore_records` (rows of the metadata store), :mod:`.datastore_kinds`
-(each kind's config and filesystem), :mod:`.transfer` (walking, uploads and
-downloads) and :mod:`.paths` (path rules). fsspec, tqdm and the backend
-libraries are imported inside functions, never at import time.
+The work behind it lives by concern in :mod:`.datastore_records` (rows of the
+metadata store), :mod:`.datastore_kinds` (each kind's config and filesystem),
+:mod:`.transfer` (walking, uploads and downloads) and :mod:`.paths` (path
+rules). fsspec, tqdm and the backend libraries are imported inside functions,
+never at import time.
 """
 
 from __future__ import annotations
@@ -43,9 +38,11 @@ class Datastore:
     """A named root for data in a workspace (Azure ML SDK v1 ``Datastore``).
 
     ``Datastore(ws)`` is the default datastore, ``Datastore(ws, name)`` the one
-    registered under ``name``. Register more with :meth:`register_local`,
-    :meth:`register_fsspec`, :meth:`register_azure_blob_container`,
-    :meth:`register_azure_file_share` or :meth:`register_s3`.
+    registered under ``name``. Every workspace has two local ones,
+    ``workspaceblobstore`` (the default) and ``workspacefilestore``, under
+    ``<workspace>/datastores/<name>``. Register more with :meth:`register_local`,
+    :meth:`register_fsspec` (any fsspec URL), :meth:`register_azure_blob_container`
+    (adlfs), :meth:`register_azure_file_share` (SMB) or :meth:`register_s3` (s3fs).
     """
 
     name: str
