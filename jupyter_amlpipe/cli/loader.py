@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlpipe.errors import DefinitionError, LookupFailed, did_you_mean
+from jupyter_amlpipe.errors import AmlpipeError, DefinitionError, LookupFailed, did_you_mean
 
 if TYPE_CHECKING:
     from jupyter_amlpipe.core.pipeline import Pipeline
@@ -99,6 +99,28 @@ def _run_file(path: Path) -> dict[str, Any]:
     sys.path.insert(0, folder)
     try:
         return runpy.run_path(str(path), run_name=RUN_NAME)
+    except AmlpipeError:
+        raise
+    except (Exception, SystemExit) as exc:
+        raise DefinitionError(
+            f"Running {path} to find its pipeline failed:\n{_user_traceback(exc, path)}"
+            f"Fix the file, then run the command again.",
+            path=str(path),
+        ) from None
     finally:
         sys.argv = saved_argv
         sys.path[:] = saved_path
+
+
+def _user_traceback(exc: BaseException, path: Path) -> str:
+    """The exception with only the frames of the user's own files (none of runpy's or ours)."""
+    import traceback
+
+    ours = str(Path(__file__).resolve().parents[1])
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith(ours) and "runpy" not in Path(f.filename).name
+    ]
+    lines = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)

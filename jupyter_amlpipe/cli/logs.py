@@ -38,9 +38,15 @@ class _Target:
     help="Keep printing as the run writes, until it ends; then exit with the run's code "
     "(0 Finished, 1 Failed, 4 Canceled).",
 )
-@click.option("--stdout", "stream", flag_value="stdout", default=True, help="The steps' stdout (the default).")
-@click.option("--stderr", "stream", flag_value="stderr", help="The steps' stderr, printed to stdout.")
-@click.option("--all", "stream", flag_value="all", help="Both: the steps' stdout to stdout and their stderr to stderr.")
+@click.option("--stdout", "stream", flag_value="stdout", help="Only the steps' stdout.")
+@click.option("--stderr", "stream", flag_value="stderr", help="Only the steps' stderr, printed to stdout.")
+@click.option(
+    "--all",
+    "stream",
+    flag_value="all",
+    default=True,
+    help="Both (the default): the steps' stdout to stdout and their stderr to stderr.",
+)
 @pass_session
 def logs(session: Session, run_id: str, step: str | None, follow: bool, stream: str) -> None:
     """Print what a step wrote (STEP of a pipeline run, or a step run id).

@@ -3,5 +3,13 @@
 from jupyter_amlpipe.compute.aml import AmlCompute, AmlComputeProvisioningConfiguration
 from jupyter_amlpipe.compute.local import LocalCompute
 from jupyter_amlpipe.core.compute_target import COMPUTE_TARGETS, ComputeTarget
+from jupyter_amlpipe.errors import ComputeTargetException
 
-__all__ = ["COMPUTE_TARGETS", "AmlCompute", "AmlComputeProvisioningConfiguration", "ComputeTarget", "LocalCompute"]
+__all__ = [
+    "COMPUTE_TARGETS",
+    "AmlCompute",
+    "AmlComputeProvisioningConfiguration",
+    "ComputeTarget",
+    "ComputeTargetException",
+    "LocalCompute",
+]

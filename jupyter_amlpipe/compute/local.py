@@ -44,7 +44,10 @@ class _ProcessHandle:
         self._lock = threading.Lock()
 
     def wait(self) -> int:
-        return self.proc.wait()
+        code = self.proc.wait()
+        # The step is over: background processes it left behind end with it, as in a container.
+        self._kill_group(signal.SIGKILL)
+        return code
 
     def cancel(self) -> None:
         with self._lock:

@@ -13,7 +13,7 @@ import os
 from typing import Any, ClassVar
 
 from jupyter_amlpipe.core.registry import Registry
-from jupyter_amlpipe.errors import ComputeError, DefinitionError, LookupFailed, did_you_mean
+from jupyter_amlpipe.errors import ComputeError, ComputeTargetNotFound, DefinitionError, did_you_mean
 
 COMPUTE_TARGETS: Registry[type[ComputeTarget]] = Registry("compute target type", "jupyter_amlpipe.compute_targets")
 COMPUTE_TARGETS.register("local", "jupyter_amlpipe.compute.local:LocalCompute")
@@ -84,7 +84,7 @@ class ComputeTarget(metaclass=_ComputeTargetMeta):
         record = workspace._store.get_named("compute_targets", name)
         if record is None:
             known = [r["name"] for r in workspace._store.list_named("compute_targets")]
-            raise LookupFailed(
+            raise ComputeTargetNotFound(
                 f"No compute target {name!r} in workspace {workspace.name!r}.{did_you_mean(name, known)} "
                 f"Create one with LocalCompute(workspace=ws, name={name!r}).",
                 name=name,

@@ -64,9 +64,13 @@ class DataReference:
             raise DefinitionError("DataReference needs a datastore, e.g. ws.get_default_datastore().")
         self.datastore = datastore
         self.data_reference_name = check_identifier(data_reference_name or _datastore_name(datastore), "DataReference")
-        self.path_on_datastore = path_on_datastore
+        self.path_on_datastore = check_relative_path(
+            path_on_datastore, f"DataReference {self.data_reference_name!r}: path_on_datastore"
+        )
         self.mode = _check_mode(mode, f"DataReference {self.data_reference_name!r}")
-        self.path_on_compute = path_on_compute
+        self.path_on_compute = check_relative_path(
+            path_on_compute, f"DataReference {self.data_reference_name!r}: path_on_compute"
+        )
         self.overwrite = overwrite
 
     @property
@@ -77,6 +81,7 @@ class DataReference:
         clone = copy.copy(self)
         for key, value in changes.items():
             setattr(clone, key, value)
+        check_relative_path(clone.path_on_compute, f"DataReference {self.data_reference_name!r}: path_on_compute")
         return clone
 
     def as_mount(self) -> DataReference:
@@ -112,7 +117,7 @@ class DataPathComputeBinding:
 
     def __init__(self, mode: str = MOUNT, path_on_compute: str | None = None, overwrite: bool = False) -> None:
         self.mode = _check_mode(mode, "DataPathComputeBinding")
-        self.path_on_compute = path_on_compute
+        self.path_on_compute = check_relative_path(path_on_compute, "DataPathComputeBinding path_on_compute")
         self.overwrite = overwrite
 
 
@@ -123,7 +128,7 @@ class DataPath:
         if datastore is None:
             raise DefinitionError("DataPath needs a datastore, e.g. ws.get_default_datastore().")
         self.datastore = datastore
-        self.path_on_datastore = path_on_datastore
+        self.path_on_datastore = check_relative_path(path_on_datastore, "DataPath path_on_datastore")
         self.name = check_identifier(name, "DataPath") if name else None
 
     @property
@@ -249,3 +254,28 @@ def data_name(item: Any) -> str:
     if _is_param_binding(item):
         return str(item[0].name)
     raise DefinitionError(f"{item!r} is not a data link (DataReference, DataPath or PipelineData).")
+
+
+def data_identity(item: Any) -> tuple[Any, ...]:
+    """What makes two data links the same data (a name may be shared only by the same data)."""
+    if isinstance(item, PipelineData):
+        return ("pipelinedata", id(item._root()))
+    if isinstance(item, DataReference):
+        return ("datastore", _datastore_name(item.datastore), item.path_on_datastore or "")
+    if isinstance(item, DataPath):
+        return ("datastore", item.datastore_name, item.path_on_datastore or "")
+    if _is_param_binding(item):
+        return ("parameter", item[0].name)
+    raise DefinitionError(f"{item!r} is not a data link (DataReference, DataPath or PipelineData).")
+
+
+def check_relative_path(path: str | None, what: str) -> str | None:
+    """Refuse absolute paths and '..' where a path must stay inside a datastore or a working folder."""
+    if path is None:
+        return None
+    parts = path.replace("\\", "/").split("/")
+    if path.startswith(("/", "\\")) or ".." in parts or (len(path) > 1 and path[1] == ":"):
+        raise DefinitionError(
+            f"{what} {path!r} must be a relative path without '..' (it may not leave its root).", path=path
+        )
+    return path

@@ -6,7 +6,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from jupyter_amlpipe.core.data import PipelineData, PipelineParameter
+from jupyter_amlpipe.core.data import PipelineData, PipelineParameter, data_identity, data_name, is_data
 from jupyter_amlpipe.core.graph import CycleError, StepGraph
 from jupyter_amlpipe.core.naming import check_json_value
 from jupyter_amlpipe.core.steps.base import Step, flatten_steps
@@ -141,7 +141,10 @@ class Pipeline:
         for p in step.hash_paths:
             if not (src / p).exists():
                 errors.append(f"Step {step.name!r}: hash_paths entry {p!r} does not exist in {str(src)!r}.")
+        errors.extend(_check_data_names(step))
         target = step.compute_target
+        if isinstance(target, tuple) and target:  # v1 also accepts ("name", "AmlCompute")
+            target = target[0]
         if isinstance(target, str) and self._workspace is not None:
             known = [r["name"] for r in self._workspace._store.list_named("compute_targets")]
             if target not in known and target != "local":
@@ -228,3 +231,20 @@ def _closure(roots: list[Step]) -> list[Step]:
         linked.extend(step._run_after)
         stack.extend(s for s in reversed(linked) if id(s) not in seen)
     return list(seen.values())
+
+
+def _check_data_names(step: Step) -> list[str]:
+    """Two different data links may not share a name in one step: it names a variable and an env var."""
+    seen: dict[str, tuple[Any, ...]] = {}
+    errors = []
+    items = [*step.inputs, *step.outputs, *(a for a in step._all_argument_items() if is_data(a))]
+    for item in items:
+        name, identity = data_name(item), data_identity(item)
+        if name in seen and seen[name] != identity:
+            errors.append(
+                f"Step {step.name!r}: two different data links are both named {name!r}. Give each its own name "
+                "(data_reference_name=... or PipelineData(name)); the name becomes a variable and an environment "
+                "variable of the step."
+            )
+        seen.setdefault(name, identity)
+    return list(dict.fromkeys(errors))

@@ -27,6 +27,8 @@ __all__ = [
     "ActivityFailedException",
     "AmlpipeError",
     "ComputeError",
+    "ComputeTargetException",
+    "ComputeTargetNotFound",
     "DefinitionError",
     "ExecutionError",
     "LookupFailed",
@@ -90,6 +92,14 @@ ActivityFailedException = RunFailedError
 
 class ComputeError(AmlpipeError, RuntimeError):
     """A compute target or its engine is missing, refused the work or broke."""
+
+
+class ComputeTargetException(ComputeError):
+    """v1's name for compute target errors (``except ComputeTargetException:`` around a lookup)."""
+
+
+class ComputeTargetNotFound(LookupFailed, ComputeTargetException):
+    """No compute target of that name in the workspace."""
 
 
 class MissingExtraError(ComputeError, ImportError):

@@ -29,6 +29,7 @@ from jupyter_amlpipe.runner.tail import FileTail, last_lines
 
 POLL_SECONDS = 0.25
 CANCEL_GRACE_SECONDS = 3.0
+LOG_EVENT_BUDGET = 32 << 20  # log text per step that also goes into the event stream
 
 
 @dataclass
@@ -41,6 +42,8 @@ class _Active:
     tails: dict[str, FileTail] = field(default_factory=dict)
     context: FileTail | None = None
     ending: str | None = None  # "timeout" or "canceled" once we stopped it
+    log_budget: int = 0
+    log_truncated: bool = False
     errors: list[str] = field(default_factory=list)
 
 
@@ -111,7 +114,7 @@ class PipelineRunner:
                     limits.setdefault(target.name, max(1, int(target.max_concurrency)))
                 queued_now: list[int] = []
                 for name, q in waiting.items():
-                    while q and busy.get(name, 0) < limits[name]:
+                    while q and busy.get(name, 0) < limits[name] and not stop_new:
                         i = q.popleft()
                         if self._start(plan.steps[i]):
                             busy[name] = busy.get(name, 0) + 1
@@ -210,6 +213,7 @@ class PipelineRunner:
             time.monotonic(),
             tails={"stdout": FileTail(job.stdout_path), "stderr": FileTail(job.stderr_path)},
             context=FileTail(job.context_file),
+            log_budget=LOG_EVENT_BUDGET,
         )
         self._running[sp.index] = active
         with self.store.write() as conn:
@@ -244,10 +248,32 @@ class PipelineRunner:
             )
 
     def _follow(self, active: _Active, final: bool = False) -> list[tuple[str, str, str, dict[str, Any]]]:
+        """New log text and run-context records of a running (or just ended) step, as events.
+
+        Every line reaches the event stream up to a budget per step; past it one
+        event says so and the rest is only in the log files.
+        """
         events: list[tuple[str, str, str, dict[str, Any]]] = []
         for stream, tail in active.tails.items():
-            text = tail.flush_text() if final else tail.read_text()
-            if text:
+            while True:
+                text = tail.flush_text() if final else tail.read_text()
+                if not text:
+                    break
+                if active.log_budget <= 0:
+                    tail.skip_to_end()
+                    if not active.log_truncated:
+                        active.log_truncated = True
+                        note = f"[log output past {LOG_EVENT_BUDGET >> 20} MiB is only in logs/{stream}.txt]\n"
+                        events.append(
+                            (
+                                self.root,
+                                active.sp.run_id,
+                                "log",
+                                {"step": active.sp.step.name, "stream": stream, "text": note},
+                            )
+                        )
+                    break
+                active.log_budget -= len(text)
                 events.append(
                     (self.root, active.sp.run_id, "log", {"step": active.sp.step.name, "stream": stream, "text": text})
                 )

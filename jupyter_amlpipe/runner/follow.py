@@ -43,9 +43,11 @@ def follow(
             rec = reconcile(workspace, rec)
         if rec["status"] in TERMINAL:
             if show_output:
-                for event in store.events(root_id, after):
-                    if only_run is None or event["run_id"] == only_run:
-                        _print(out, _render(event, root_id))
+                while batch := store.events(root_id, after):
+                    for event in batch:
+                        after = event["seq"]
+                        if only_run is None or event["run_id"] == only_run:
+                            _print(out, _render(event, root_id))
                 _print(out, _summary(workspace, rec))
             return str(rec["status"])
         if deadline is not None and time.monotonic() > deadline:

@@ -59,6 +59,8 @@ def detect_origin() -> str:
 
 
 def resolve_compute(workspace: Any, target: Any, cache: dict[str, ComputeTarget]) -> ComputeTarget:
+    if isinstance(target, tuple) and target:  # v1 also accepts ("name", "AmlCompute")
+        target = target[0]
     if target is None or target == "local":
         if "local" not in cache:
             record = workspace._store.get_named("compute_targets", "local")
@@ -156,7 +158,7 @@ def _datastore_of(workspace: Any, data: PipelineData, default: Any) -> Any:
 def records(plan: Plan) -> list[dict[str, Any]]:
     """The pipeline run record and one record per step run."""
     user = _user()
-    params = {k: v for k, v in plan.parameters.items() if _plain(v)}
+    params = {k: (v if _plain(v) else _describe_data(v)) for k, v in plan.parameters.items()}
     root: dict[str, Any] = {
         "id": plan.root_id,
         "experiment": plan.experiment,
@@ -204,6 +206,12 @@ def records(plan: Plan) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _describe_data(value: Any) -> dict[str, Any]:
+    """A data-valued parameter (DataPath, DataReference) as it is recorded with the run."""
+    store = getattr(value, "datastore", None)
+    return {"datastore": getattr(store, "name", str(store)), "path_on_datastore": value.path_on_datastore}
 
 
 def _plain(value: Any) -> bool:

@@ -16,6 +16,8 @@ from jupyter_amlpipe.core.data import (
     DataReference,
     PipelineData,
     PipelineParameter,
+    check_relative_path,
+    data_identity,
     data_name,
 )
 from jupyter_amlpipe.errors import DefinitionError, ExecutionError
@@ -40,7 +42,8 @@ class StepPreparer:
         self.ws = plan.workspace
         self.run_dir = Path(self.ws.run_dir(sp.run_id))
         self.workdir = self.run_dir / "wd"
-        self.paths: dict[str, str] = {}
+        self.paths: dict[str, str] = {}  # data name -> path (the environment variables)
+        self._resolved: dict[tuple[Any, ...], str] = {}
         self.uploads: list[tuple[Path, Any, str]] = []  # staged outputs to put on non-local datastores
 
     # -- data -------------------------------------------------------------------------
@@ -99,9 +102,10 @@ class StepPreparer:
             if isinstance(value, (DataPath, DataReference)):  # a data parameter used directly in arguments
                 return self.resolve((item, DataPathComputeBinding()))
             return _param_str(value)
-        key = data_name(item) if not isinstance(item, PipelineParameter) else item.name
-        if key in self.paths:
-            return self.paths[key]
+        key = data_name(item)
+        identity = (*data_identity(item), getattr(item, "mode", None), getattr(item, "path_on_compute", None))
+        if identity in self._resolved:
+            return self._resolved[identity]
         if isinstance(item, PipelineData):
             root = item._root()
             path = self._output(root) if root in self.sp.step.outputs else self._consumed(item)
@@ -119,7 +123,8 @@ class StepPreparer:
                     f"Pipeline parameter {param.name!r} is bound as data but its value {value!r} is not a DataPath."
                 )
             path = self._existing(key, value.datastore, value.path_on_datastore, binding.mode, binding.path_on_compute)
-        self.paths[key] = path
+        self._resolved[identity] = path
+        self.paths.setdefault(key, path)
         return path
 
     def value_of(self, item: Any) -> Any:
@@ -144,6 +149,9 @@ class StepPreparer:
         program = step._program(self.resolve, self.value_of)
         if program["type"] == "notebook":
             program["output"] = str(self.run_dir / "notebooks" / Path(program["notebook"]).name)
+            if program.get("output_notebook"):  # v1 NotebookRunConfig(output_notebook=...): also a run output
+                name = check_relative_path(program["output_notebook"], f"Step {step.name!r}: output_notebook")
+                program["copy_to"].append(str(self.run_dir / "outputs" / str(name)))
         env = self._env()
         return StepJob(
             step_run_id=self.sp.run_id,

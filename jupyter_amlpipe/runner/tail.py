@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,19 @@ class FileTail:
             cut, self._partial = len(data), b""
         return data[:cut].decode("utf-8", errors="replace")
 
-    def flush_text(self, limit: int = 16 * MAX_CHUNK) -> str:
-        """Everything left, including a last line without newline."""
+    def flush_text(self, limit: int = MAX_CHUNK) -> str:
+        """The next chunk including a last line without newline (once the writer has ended)."""
         text = self.read_text(limit)
+        if text:
+            return text
         rest, self._partial = self._partial, b""
-        return text + rest.decode("utf-8", errors="replace")
+        return rest.decode("utf-8", errors="replace")
+
+    def skip_to_end(self) -> None:
+        """Forget what is unread (the file itself keeps it)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.offset = self.path.stat().st_size
+        self._partial = b""
 
     def read_records(self) -> list[dict[str, Any]]:
         """New complete JSON lines."""

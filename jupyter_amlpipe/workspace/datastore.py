@@ -1,16 +1,14 @@
 """Datastores: named roots for data, with the Azure ML SDK v1 API, backed by fsspec.
 
 A datastore is a record in the workspace's metadata store plus an fsspec
-filesystem built from its config on first use. :class:`Datastore` is the v1
-API and a stable internal API for the workspace and the runner
-(``_register_defaults``, ``_list``, ``_set_default``, ``_fs``, ``_full_path``,
-``local_path``, ``exists``, ``list_files``, ``get_to_local``, ``put_from_local``).
-
-The work behind it lives by concern in :mod:`.datastore_records` (rows of the
-metadata store), :mod:`.datastore_kinds` (each kind's config and filesystem),
-:mod:`.transfer` (walking, uploads and downloads) and :mod:`.paths` (path
-rules). fsspec, tqdm and the backend libraries are imported inside functions,
-never at import time.
+filesystem built from its config on first use. :class:`Datastore` is the v1 API
+and a stable internal API for the workspace and the runner (``_register_defaults``,
+``_list``, ``_set_default``, ``_fs``, ``_full_path``, ``local_path``, ``exists``,
+``list_files``, ``get_to_local``, ``put_from_local``). The work behind it lives by
+concern in :mod:`.datastore_records` (rows of the metadata store),
+:mod:`.datastore_kinds` (each kind's config and filesystem), :mod:`.transfer`
+(walking, uploads, downloads) and :mod:`.paths` (path rules). fsspec, tqdm and the
+backend libraries are imported inside functions, never at import time.
 """
 
 from __future__ import annotations
@@ -238,12 +236,7 @@ class Datastore:
 
     def _configured_root(self) -> str | None:
         """The root known from the config alone (None for URL datastores)."""
-        if "url" in self._config:
-            return None
-        root = str(self._config["root"])
-        if self._config.get("workspace_relative"):
-            return (Path(self.workspace.path) / root).absolute().as_posix()
-        return root
+        return kinds.configured_root(self._config, self.workspace.path)
 
     def __repr__(self) -> str:
         where = self.url if "url" in self._config else self._configured_root()

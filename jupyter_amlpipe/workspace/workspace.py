@@ -25,12 +25,28 @@ _AZURE_KEYS = (
     "location",
     "create_resource_group",
     "sku",
+    "tags",
     "friendly_name",
     "storage_account",
     "key_vault",
     "app_insights",
     "container_registry",
-    "tags",
+    "adb_workspace",
+    "primary_user_assigned_identity",
+    "cmk_keyvault",
+    "resource_cmk_uri",
+    "hbi_workspace",
+    "default_cpu_compute_target",
+    "default_gpu_compute_target",
+    "private_endpoint_config",
+    "private_endpoint_auto_approval",
+    "user_assigned_identity_for_cmk_encryption",
+    "system_datastores_auth_mode",
+    "v1_legacy_mode",
+    "image_build_compute",
+    "public_network_access",
+    "identity_type",
+    "auth",
 )
 
 
@@ -98,6 +114,8 @@ class Workspace:
         subscription_id: str | None = None,
         resource_group: str | None = None,
         location: str | None = None,
+        create_resource_group: bool = True,
+        sku: str = "basic",
         *,
         path: str | os.PathLike[str] | None = None,
         exist_ok: bool = False,
@@ -123,6 +141,7 @@ class Workspace:
         if folder.exists() and folder.is_file():
             raise DefinitionError(f"Cannot create workspace {name!r}: {folder} is a file.", path=str(folder))
         azure = {k: v for k, v in kwargs.items() if k in _AZURE_KEYS}
+        azure.update(create_resource_group=create_resource_group, sku=sku)
         unknown = sorted(set(kwargs) - set(_AZURE_KEYS))
         if unknown:
             raise DefinitionError(f"Workspace.create() got unexpected arguments {unknown}.", arguments=unknown)

@@ -41,7 +41,6 @@ class NotebookStep(Step):
         hash_paths: Sequence[str] | None = None,
         environment: Environment | None = None,
         timeout_seconds: float | None = None,
-        arguments: Sequence[Any] | None = None,
     ) -> None:
         if not isinstance(notebook, str) or not notebook:
             raise DefinitionError(f"NotebookStep {name or ''!r} needs notebook='path/to/notebook.ipynb'.")
@@ -49,12 +48,13 @@ class NotebookStep(Step):
             raise DefinitionError(f"NotebookStep {name or notebook!r}: {notebook!r} is not a .ipynb notebook.")
         self.notebook = notebook
         self.kernel_name = kernel_name
+        self.output_notebook: str | None = getattr(self, "output_notebook", None)
         self.output_notebook_pipeline_data_name = output_notebook_pipeline_data_name
         super().__init__(
             name or os.path.splitext(os.path.basename(notebook))[0],
             inputs=inputs,
             outputs=outputs,
-            arguments=arguments,
+            arguments=None,
             compute_target=compute_target,
             source_directory=source_directory,
             params=params,
@@ -92,9 +92,9 @@ class NotebookStep(Step):
             "type": "notebook",
             "notebook": self.notebook,
             "parameters": parameters,
-            "arguments": self._resolve_arguments(self.arguments, resolve),
             "kernel_name": self.kernel_name,
             "copy_to": copy_to,
+            "output_notebook": self.output_notebook,
         }
 
     def _definition(self) -> dict[str, Any]:
@@ -141,9 +141,11 @@ class NotebookRunnerStep(NotebookStep):
         allow_reuse: bool = True,
         version: str | None = None,
         output_notebook_pipeline_data_name: str | None = None,
+        runconfig_pipeline_params: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         cfg = notebook_run_config
+        self.output_notebook = cfg.output_notebook if cfg else None
         notebook = kwargs.pop("notebook", None) or (cfg.notebook if cfg else None)
         source_directory = kwargs.pop("source_directory", None) or (cfg.source_directory if cfg else None)
         merged = {**(cfg.parameters if cfg else {}), **dict(params or {})}
