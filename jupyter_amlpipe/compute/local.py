@@ -40,6 +40,7 @@ class _ProcessHandle:
 
     def __init__(self, proc: subprocess.Popen[bytes], description: str) -> None:
         self.proc = proc
+        self.pid = proc.pid
         self.description = description
         self._lock = threading.Lock()
 
@@ -96,6 +97,12 @@ class LocalCompute(ComputeTarget):
     @property
     def status(self) -> Any:
         return {"provisioning_state": "Succeeded", "max_concurrency": self.max_concurrency}
+
+    def describe_environment(self, environment: Any) -> dict[str, Any]:
+        import platform
+
+        spec = environment.digest() if environment is not None else None
+        return {"python": sys.executable, "version": platform.python_version(), "environment": spec}
 
     def check_step(self, step: Any) -> list[str]:
         env = step.environment

@@ -132,7 +132,9 @@ class Pipeline:
     def _check_step(self, step: Step) -> list[str]:
         errors = []
         src = step._source_dir(self._default_source_directory)
-        if not src.is_dir():
+        if getattr(step, "_snapshot_id", None):
+            pass  # a resumed step runs the code frozen in its snapshot, whatever the folder holds now
+        elif not src.is_dir():
             errors.append(f"Step {step.name!r}: source_directory {str(src)!r} does not exist.")
         else:
             main = step._main_file()

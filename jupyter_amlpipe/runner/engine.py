@@ -17,6 +17,7 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from jupyter_amlpipe.errors import AmlpipeError
@@ -24,6 +25,7 @@ from jupyter_amlpipe.runner import liveness
 from jupyter_amlpipe.runner.job import JobHandle, StepJob
 from jupyter_amlpipe.runner.plan import Plan, StepPlan
 from jupyter_amlpipe.runner.prepare import StepPreparer
+from jupyter_amlpipe.runner.reuse import ReuseDecision, ReuseKeys
 from jupyter_amlpipe.runner.runs import ACTIVE
 from jupyter_amlpipe.runner.tail import FileTail, last_lines
 
@@ -44,6 +46,8 @@ class _Active:
     ending: str | None = None  # "timeout" or "canceled" once we stopped it
     log_budget: int = 0
     log_truncated: bool = False
+    decision: ReuseDecision | None = None
+    parent_metrics: list[list[Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -58,6 +62,8 @@ class PipelineRunner:
         self._queue: queue.Queue[tuple[str, int, int]] = queue.Queue()
         self._running: dict[int, _Active] = {}
         self.done = threading.Event()
+        self.keys = ReuseKeys(plan)
+        self._decisions: dict[int, ReuseDecision] = {}
         self._thread = threading.Thread(target=self._main, name=f"amlpipe-run-{self.root[:8]}", daemon=False)
 
     # -- lifecycle -------------------------------------------------------------------
@@ -108,7 +114,11 @@ class PipelineRunner:
         last_poll = time.monotonic()
         while True:
             if not stop_new:
-                for i in sorter.get_ready():
+                for i in self._take_ready(sorter):
+                    if i < 0:  # a step that could not even be prepared
+                        failed = True
+                        stop_new = stop_new or not plan.continue_on_step_failure
+                        continue
                     target = plan.steps[i].compute
                     waiting.setdefault(target.name, deque()).append(i)
                     limits.setdefault(target.name, max(1, int(target.max_concurrency)))
@@ -154,6 +164,72 @@ class PipelineRunner:
                     self._stop_all("canceled")
                 self._check_timeouts()
         self._end(failed, canceled)
+
+    def _take_ready(self, sorter: Any) -> list[int]:
+        """Steps that must run now; steps whose results can be reused are completed on the spot.
+
+        A reused step finishes at once, which may make its consumers ready: keep
+        going until no step becomes ready. A step whose reuse key cannot be
+        computed is failed and reported as ``-1``.
+        """
+        to_run: list[int] = []
+        while ready := sorter.get_ready():
+            for i in ready:
+                sp = self.plan.steps[i]
+                try:
+                    decision = self.keys.decide(sp)
+                    resumed = self.plan.resume_from.get(i)
+                    if resumed is not None:
+                        decision.source = resumed
+                except Exception as exc:
+                    self._fail_before_start(sp, f"Could not prepare the step: {type(exc).__name__}: {exc}")
+                    to_run.append(-1)
+                    continue
+                if decision.source is not None:
+                    self._reuse(sp, decision)
+                    sorter.done(i)
+                else:
+                    self._decisions[i] = decision
+                    to_run.append(i)
+        return to_run
+
+    def _reuse(self, sp: StepPlan, decision: ReuseDecision) -> None:
+        """Complete a step from an earlier execution: its outputs, logs, files and metrics."""
+        from jupyter_amlpipe.workspace.datastore import Datastore
+
+        source = decision.source
+        assert source is not None
+        origin = source["details"].get("reused_from") or source["id"]
+        outputs = source["details"].get("outputs", {})
+        digests = source["details"].get("output_digests", {})
+        for out in sp.step.outputs:
+            location = outputs.get(out.name)
+            if location is not None:
+                self.plan.output_of[id(out)] = (Datastore.get(self.ws, location["datastore"]), location["path"])
+            self.keys.output_digests[id(out)] = digests.get(out.name, "unknown")
+        link_artifacts(self.ws.run_dir(source["id"]), self.ws.run_dir(sp.run_id))
+        now = time.time()
+        reuse = {"key": decision.key, "components": decision.components, "reasons": [], "reused": True}
+        with self.store.write() as conn:
+            self.store.merge_json(
+                sp.run_id,
+                "details",
+                {
+                    "outputs": outputs,
+                    "output_digests": digests,
+                    "parent_metrics": source["details"].get("parent_metrics", []),
+                    "reused_from": origin,
+                    "reuse": reuse,
+                },
+            )
+            self.store.copy_metrics(source["id"], sp.run_id, conn=conn)
+            replay = [(self.root, *m) for m in source["details"].get("parent_metrics", [])]
+            self.store.add_metrics([(r, n, k, v, t) for r, n, k, v, t in replay], conn=conn)
+            self.store.update_run(sp.run_id, conn=conn, status="Finished", started=now, ended=now)
+            self.store.add_events(
+                [(self.root, sp.run_id, "status", {"status": "Finished", "step": sp.step.name, "reused_from": origin})],
+                conn=conn,
+            )
 
     def _mark_queued(self, indexes: list[int]) -> None:
         fresh = [i for i in indexes if not getattr(self.plan.steps[i], "_queued", False)]
@@ -216,8 +292,20 @@ class PipelineRunner:
             log_budget=LOG_EVENT_BUDGET,
         )
         self._running[sp.index] = active
+        decision = self._decisions.pop(sp.index, None)
         with self.store.write() as conn:
-            self.store.update_run(sp.run_id, conn=conn, status="Running", started=started)
+            if decision is not None:
+                active.decision = decision
+                reuse = {"key": decision.key, "components": decision.components, "reasons": decision.reasons}
+                self.store.merge_json(sp.run_id, "details", {"reuse": {**reuse, "reused": False}})
+            self.store.update_run(
+                sp.run_id,
+                conn=conn,
+                status="Running",
+                started=started,
+                runner_pid=getattr(handle, "pid", None),
+                runner_host=liveness.host(),
+            )
             self.store.add_events(
                 [(self.root, sp.run_id, "status", {"status": "Running", "step": sp.step.name})], conn=conn
             )
@@ -290,6 +378,8 @@ class PipelineRunner:
             kind = rec.get("type")
             if kind == "metric":
                 metrics.append((target, rec["name"], rec["kind"], rec["value"], rec.get("ts", time.time())))
+                if target == self.root:  # replayed onto later pipeline runs that reuse this step
+                    active.parent_metrics.append([rec["name"], rec["kind"], rec["value"], rec.get("ts", time.time())])
                 events.append(
                     (
                         self.root,
@@ -331,10 +421,11 @@ class PipelineRunner:
         events = self._follow(active, final=True)
         duration = time.monotonic() - active.started
         error = None
+        digests: dict[str, str] = {}
         try:
             active.preparer.keep_outputs_folder()
-            if code == 0 and active.ending is None:
-                active.preparer.upload_outputs()
+            if code == 0 and active.ending is None and not active.errors:
+                digests = active.preparer.publish_outputs(self.keys.digests)
         except Exception as exc:
             code = code or 1
             active.errors.append(f"Could not store the step's outputs: {exc}")
@@ -360,7 +451,16 @@ class PipelineRunner:
                 {"status": status, "step": sp.step.name, "error": error, "duration": round(duration, 3)},
             )
         )
+        if status == "Finished":
+            for out in sp.step.outputs:
+                self.keys.output_digests[id(out)] = digests.get(out.name, "missing")
         with self.store.write() as conn:
+            if status == "Finished":
+                self.store.merge_json(
+                    sp.run_id, "details", {"output_digests": digests, "parent_metrics": active.parent_metrics}
+                )
+                if active.decision is not None:
+                    self.store.add_reuse_entry(active.decision.key, sp.run_id, conn=conn)
             self.store.update_run(sp.run_id, conn=conn, status=status, ended=time.time(), error=error)
             self.store.add_events(events, conn=conn)
         return status
@@ -398,3 +498,19 @@ class PipelineRunner:
         if error:
             lines.append(f"error: {error}")
         (active.job.run_dir / "logs" / "runner.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def link_artifacts(source: Path, target: Path) -> None:
+    """Give a reused step run the files of the run it reuses (hard links; copies across filesystems)."""
+    if not source.is_dir():
+        return
+    for path in source.rglob("*"):
+        rel = path.relative_to(source)
+        if not path.is_file() or rel.parts[0] in ("wd", "staging", "inputs") or rel.name.startswith("."):
+            continue
+        dest = target / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, dest)
+        except OSError:
+            shutil.copy2(path, dest)

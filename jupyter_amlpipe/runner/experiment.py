@@ -50,6 +50,10 @@ class Experiment:
         config.validate()
         parameters = config.resolve_parameters(pipeline_parameters)
         plan = make_plan(self.workspace, self.name, config, parameters, continue_on_step_failure, regenerate_outputs)
+        resume = kwargs.get("_resume")
+        if resume is not None:
+            plan.resume_from = dict(resume[1])
+            plan.properties["amlpipe.resumed_from"] = resume[0]
         self.workspace._store.ensure_experiment(self.name)
         recs = records(plan)
         recs[0].update(

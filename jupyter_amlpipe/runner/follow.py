@@ -101,4 +101,6 @@ def _summary(workspace: Any, rec: dict[str, Any]) -> str:
             lines.append(f"  {child['name']}: {child['status']}{dur}")
     if rec["error"] and rec["status"] == "Failed":
         lines.append(f"Error: {rec['error']}")
+    if rec["kind"] == "pipeline" and rec["status"] in ("Failed", "Canceled"):
+        lines.append(f"Resume it (finished steps are reused): amlpipe resume {rec['id']}")
     return "\n".join(lines) + "\n\n"

@@ -46,6 +46,7 @@ class Plan:
     properties: dict[str, str]
     started_by: str
     output_of: dict[int, tuple[Any, str]] = field(default_factory=dict)  # id(PipelineData) -> location
+    resume_from: dict[int, dict[str, Any]] = field(default_factory=dict)  # step index -> finished step run
 
 
 def detect_origin() -> str:
@@ -102,7 +103,8 @@ def make_plan(
     position = {index: pos for pos, index in enumerate(pipeline.graph.order())}
     for i, step in enumerate(pipeline.steps):
         src = step._source_dir(pipeline._default_source_directory)
-        if src not in taken:
+        frozen = getattr(step, "_snapshot_id", None)  # a resumed run keeps the code it was submitted with
+        if frozen is None and src not in taken:
             taken[src] = snapshots.take(src).id
             if not properties:
                 properties.update(git_properties(src))
@@ -123,7 +125,7 @@ def make_plan(
                 run_id,
                 compute,
                 src,
-                taken[src],
+                frozen or taken[src],
                 outputs,
                 position[i],
             )
@@ -179,6 +181,7 @@ def records(plan: Plan) -> list[dict[str, Any]]:
             "parameters": params,
             "steps": len(plan.steps),
             "description": plan.pipeline.description,
+            "pipeline": _recorded_pipeline(plan),
         },
     }
     out = [root]
@@ -202,10 +205,22 @@ def records(plan: Plan) -> list[dict[str, Any]]:
                     "outputs": {n: {"datastore": s.name, "path": p} for n, (s, p) in sp.outputs.items()},
                     "output_names": {o.output_name: o.name for o in step.outputs if o.output_name != o.name},
                     "submitted_by": user,
+                    "index": sp.index,
                 },
             }
         )
     return out
+
+
+def _recorded_pipeline(plan: Plan) -> dict[str, Any] | None:
+    """The pipeline as JSON, so the run can be resumed from any process (or why it cannot be)."""
+    from jupyter_amlpipe.core.serialize import pipeline_to_dict
+
+    try:
+        snapshots = {sp.index: sp.snapshot_id for sp in plan.steps}
+        return pipeline_to_dict(plan.pipeline, snapshots, plan.parameters)
+    except DefinitionError as exc:
+        return {"unrecordable": exc.message}
 
 
 def _describe_data(value: Any) -> dict[str, Any]:

@@ -44,7 +44,7 @@ class StepPreparer:
         self.workdir = self.run_dir / "wd"
         self.paths: dict[str, str] = {}  # data name -> path (the environment variables)
         self._resolved: dict[tuple[Any, ...], str] = {}
-        self.uploads: list[tuple[Path, Any, str]] = []  # staged outputs to put on non-local datastores
+        self.staged: list[tuple[str, Path, Any, str]] = []  # (name, staging path, datastore, path on it)
 
     # -- data -------------------------------------------------------------------------
     def _datastore(self, store: Any) -> Any:
@@ -74,17 +74,15 @@ class StepPreparer:
         return str(target)
 
     def _output(self, data: PipelineData) -> str:
+        """Where the step writes an output: a staging place, published only if the step succeeds."""
         store, rel = self.plan.output_of[id(data._root())]
-        local = store.local_path(rel)
-        if local is None:
-            local = self.run_dir / "staging" / data.name
-            if data._root() in self.sp.step.outputs:
-                self.uploads.append((local, store, rel))
-        if data._root() in self.sp.step.outputs and data.is_directory is not False:
-            Path(local).mkdir(parents=True, exist_ok=True)
+        staging = self.run_dir / "staging" / data.name
+        self.staged.append((data.name, staging, store, rel))
+        if data.is_directory is not False:
+            staging.mkdir(parents=True, exist_ok=True)
         else:
-            Path(local).parent.mkdir(parents=True, exist_ok=True)
-        return str(local)
+            staging.parent.mkdir(parents=True, exist_ok=True)
+        return str(staging)
 
     def _consumed(self, data: PipelineData) -> str:
         store, rel = self.plan.output_of[id(data._root())]
@@ -192,10 +190,35 @@ class StepPreparer:
             env.update({k: str(v) for k, v in step.environment.environment_variables.items()})
         return env
 
-    def upload_outputs(self) -> None:
-        for local, store, rel in self.uploads:
-            if Path(local).exists():
-                store.put_from_local(local, rel, overwrite=True)
+    def publish_outputs(self, digests: Any) -> dict[str, str]:
+        """Move a successful step's outputs from staging to their datastore paths; return their digests.
+
+        A failed or killed step never gets here, so nothing half-written is ever
+        found at an output's datastore path.
+        """
+        out: dict[str, str] = {}
+        for name, staging, store, rel in self.staged:
+            if not staging.exists():
+                out[name] = "missing"
+                continue
+            out[name] = digests.digest(staging)
+            final = store.local_path(rel)
+            if final is None:
+                store.put_from_local(staging, rel, overwrite=True)
+                continue
+            final.parent.mkdir(parents=True, exist_ok=True)
+            if final.exists():
+                shutil.rmtree(final) if final.is_dir() else final.unlink()
+            try:
+                os.replace(staging, final)
+            except OSError:  # another filesystem: copy, then drop the staging copy
+                if staging.is_dir():
+                    shutil.copytree(staging, final)
+                    shutil.rmtree(staging)
+                else:
+                    shutil.copy2(staging, final)
+                    staging.unlink()
+        return out
 
     def keep_outputs_folder(self) -> None:
         """v1 keeps what a step writes to ./outputs as run artifacts."""

@@ -7,6 +7,7 @@ workspace, nothing from the process that ran it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from jupyter_amlpipe.context.run import Run
-from jupyter_amlpipe.errors import LookupFailed, RunFailedError, did_you_mean
+from jupyter_amlpipe.errors import DefinitionError, ExecutionError, LookupFailed, RunFailedError, did_you_mean
 from jupyter_amlpipe.runner import liveness
 from jupyter_amlpipe.runner.metrics import aggregate
 
@@ -59,10 +60,22 @@ def mark_runner_died(workspace: Any, root: dict[str, Any]) -> None:
         if current is None or current[0] in TERMINAL:
             return
         for child in store.child_runs(root["id"]):
+            if child["status"] == "Running":
+                _stop_orphan(child)
             if child["status"] in ("Running", "Queued"):
                 store.update_run(child["id"], conn=conn, status="Failed", ended=now, error=reason)
         store.update_run(root["id"], conn=conn, status="Failed", ended=now, error=reason)
         store.add_events([(root["id"], root["id"], "status", {"status": "Failed", "error": reason})], conn=conn)
+
+
+def _stop_orphan(step_run: dict[str, Any]) -> None:
+    """End the process group of a step whose runner died (only on this machine)."""
+    import signal
+
+    pid = step_run.get("runner_pid")
+    if pid and step_run.get("runner_host") == liveness.host():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(int(pid), signal.SIGKILL)
 
 
 class _RecordRun(Run):
@@ -296,7 +309,9 @@ def _failure_message(run: _RecordRun, rec: dict[str, Any]) -> str:
             lines.append(str(rec["error"]))
     elif rec["error"]:
         lines.append(str(rec["error"]))
-    lines.append(f"Logs: amlpipe logs {rec.get('parent_id') or run.id}")
+    root = rec.get("parent_id") or run.id
+    lines.append(f"Logs: amlpipe logs {root}")
+    lines.append(f"Resume (finished steps are reused): amlpipe resume {root}   or   run.resume()")
     return "\n".join(lines)
 
 
@@ -362,6 +377,16 @@ class StepRun(_RecordRun):
     def get_stderr_log(self) -> str:
         """Everything the step wrote to stderr."""
         return self._log("stderr")
+
+    def get_reuse_info(self) -> dict[str, Any]:
+        """Whether this step was reused (and from which run), and why it ran otherwise, in plain words."""
+        details = self._record()["details"]
+        reuse = details.get("reuse", {})
+        reused_from = details.get("reused_from")
+        reasons = list(reuse.get("reasons", []))
+        if reused_from:
+            reasons = [f"reused: same code, parameters and input content as step run {reused_from}"]
+        return {"reused": bool(reused_from), "reused_from": reused_from, "reasons": reasons, "key": reuse.get("key")}
 
     def get_job_log(self) -> str:
         """The runner's log for this step (what was run, where, and how it ended)."""
@@ -435,6 +460,39 @@ class PipelineRun(_RecordRun):
             names = [c.name for c in self._children()]
             raise LookupFailed(f"Pipeline run {self.id} has no step {name!r}.{did_you_mean(name, names)}", name=name)
         return found[0]
+
+    def resume(self) -> PipelineRun:
+        """Continue this Failed or Canceled run as a new run: finished steps are reused, the rest run.
+
+        The resumed run uses the code, parameters and compute targets recorded
+        when this run was submitted.
+        """
+        from jupyter_amlpipe.core.serialize import pipeline_from_dict
+
+        rec = self._record()
+        if rec["status"] not in ("Failed", "Canceled"):
+            raise DefinitionError(
+                f"Run {self.id} is {rec['status']}: only a Failed or Canceled run can be resumed.", run_id=self.id
+            )
+        doc = rec["details"].get("pipeline")
+        if not doc or "unrecordable" in doc:
+            why = (doc or {}).get("unrecordable", "its definition was not recorded")
+            raise ExecutionError(f"Run {self.id} cannot be resumed: {why}. Submit the pipeline again.", run_id=self.id)
+        pipeline, steps, assigned = pipeline_from_dict(doc, self.workspace)
+        position = {id(step): i for i, step in enumerate(pipeline.steps)}
+        finished = {}
+        for child in self._store.child_runs(self.id):
+            index = child["details"].get("index")
+            if child["status"] == "Finished" and index is not None and index < len(steps):
+                finished[position[id(steps[index])]] = child
+        continue_on_failure = rec["properties"].get("amlpipe.continue_on_step_failure") == "True"
+        run: PipelineRun = self.experiment.submit(
+            pipeline,
+            pipeline_parameters=assigned,
+            continue_on_step_failure=continue_on_failure,
+            _resume=(self.id, finished),
+        )
+        return run
 
     def get_pipeline_runtime(self) -> float | None:
         rec = self._record()

@@ -24,7 +24,7 @@ from typing import Any
 
 from jupyter_amlpipe.errors import LookupFailed
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -84,6 +84,23 @@ _MIGRATIONS: dict[int, str] = {
         data TEXT NOT NULL
     );
     CREATE INDEX events_by_root ON events (root_id, seq);
+    """,
+    2: """
+    CREATE TABLE reuse_entries (
+        key TEXT NOT NULL,
+        step_run_id TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (key, step_run_id)
+    );
+    CREATE INDEX reuse_by_run ON reuse_entries (step_run_id);
+    CREATE TABLE digest_cache (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        sha256 TEXT NOT NULL
+    );
+    CREATE INDEX runs_by_name ON runs (experiment, name, kind, created);
     """,
 }
 
@@ -303,6 +320,17 @@ class MetadataStore:
         with self.write() as c:
             c.executemany("INSERT INTO metrics (run_id, name, kind, value, ts) VALUES (?, ?, ?, ?, ?)", rows)
 
+    def copy_metrics(self, source_run: str, target_run: str, conn: sqlite3.Connection | None = None) -> None:
+        sql = (
+            "INSERT INTO metrics (run_id, name, kind, value, ts) "
+            "SELECT ?, name, kind, value, ts FROM metrics WHERE run_id = ? ORDER BY id"
+        )
+        if conn is not None:
+            conn.execute(sql, (target_run, source_run))
+            return
+        with self.write() as c:
+            c.execute(sql, (target_run, source_run))
+
     def metrics(self, run_id: str) -> list[dict[str, Any]]:
         rows = self._query("SELECT name, kind, value, ts FROM metrics WHERE run_id = ? ORDER BY id", (run_id,))
         return [{"name": r["name"], "kind": r["kind"], "value": json.loads(r["value"]), "ts": r["ts"]} for r in rows]
@@ -339,3 +367,51 @@ class MetadataStore:
             }
             for r in rows
         ]
+
+    # -- reuse ---------------------------------------------------------------
+    def add_reuse_entry(self, key: str, step_run_id: str, conn: sqlite3.Connection | None = None) -> None:
+        sql = "INSERT OR IGNORE INTO reuse_entries (key, step_run_id, created) VALUES (?, ?, ?)"
+        if conn is not None:
+            conn.execute(sql, (key, step_run_id, time.time()))
+            return
+        with self.write() as c:
+            c.execute(sql, (key, step_run_id, time.time()))
+
+    def reuse_candidates(self, key: str) -> list[str]:
+        """Step runs recorded under a reuse key, oldest first."""
+        rows = self._query("SELECT step_run_id FROM reuse_entries WHERE key = ? ORDER BY created", (key,))
+        return [r[0] for r in rows]
+
+    def delete_reuse_entries(self, step_run_ids: Sequence[str]) -> None:
+        with self.write() as conn:
+            conn.executemany("DELETE FROM reuse_entries WHERE step_run_id = ?", [(i,) for i in step_run_ids])
+
+    def reuse_entry_runs(self) -> set[str]:
+        return {r[0] for r in self._query("SELECT DISTINCT step_run_id FROM reuse_entries")}
+
+    def earlier_step_runs(self, experiment: str, name: str, before: float, limit: int = 20) -> list[dict[str, Any]]:
+        """Earlier step runs of the same step name in an experiment, newest first."""
+        rows = self._query(
+            "SELECT * FROM runs WHERE experiment = ? AND name = ? AND kind = 'step' AND created < ? "
+            "AND status = 'Finished' ORDER BY created DESC LIMIT ?",
+            (experiment, name, before, limit),
+        )
+        return [self._run_row(r) for r in rows]
+
+    # -- content digests (stat cache) -------------------------------------------
+    def cached_digests(self, prefix: str) -> dict[str, tuple[int, int, int, str]]:
+        """Cached ``path -> (size, mtime_ns, inode, sha256)`` for paths under ``prefix``."""
+        rows = self._query(
+            "SELECT path, size, mtime_ns, inode, sha256 FROM digest_cache WHERE path >= ? AND path < ?",
+            (prefix, prefix + "\uffff"),
+        )
+        return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+
+    def put_digests(self, entries: Sequence[tuple[str, int, int, int, str]]) -> None:
+        if not entries:
+            return
+        with self.write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO digest_cache (path, size, mtime_ns, inode, sha256) VALUES (?, ?, ?, ?, ?)",
+                entries,
+            )

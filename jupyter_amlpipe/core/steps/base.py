@@ -27,6 +27,13 @@ ValueResolver = Callable[[Any], Any]
 """Turns a PipelineParameter into its (JSON) value; leaves other values alone."""
 
 
+def capture(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The arguments a step class was built with (from its ``locals()``), to record and rebuild it."""
+    out = {k: v for k, v in arguments.items() if k not in ("self", "__class__", "kwargs")}
+    out.update(arguments.get("kwargs") or {})
+    return out
+
+
 def _as_list(value: Any, what: str, step_name: str) -> list[Any]:
     if value is None:
         return []

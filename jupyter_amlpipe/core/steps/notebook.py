@@ -8,7 +8,7 @@ from typing import Any
 
 from jupyter_amlpipe.core.data import PipelineData, PipelineParameter, data_name
 from jupyter_amlpipe.core.environment import Environment, RunConfiguration
-from jupyter_amlpipe.core.steps.base import Resolver, Step, ValueResolver
+from jupyter_amlpipe.core.steps.base import Resolver, Step, ValueResolver, capture
 from jupyter_amlpipe.errors import DefinitionError
 
 
@@ -41,14 +41,16 @@ class NotebookStep(Step):
         hash_paths: Sequence[str] | None = None,
         environment: Environment | None = None,
         timeout_seconds: float | None = None,
+        output_notebook: str | None = None,
     ) -> None:
+        self._spec = capture(locals())
         if not isinstance(notebook, str) or not notebook:
             raise DefinitionError(f"NotebookStep {name or ''!r} needs notebook='path/to/notebook.ipynb'.")
         if not notebook.endswith(".ipynb"):
             raise DefinitionError(f"NotebookStep {name or notebook!r}: {notebook!r} is not a .ipynb notebook.")
         self.notebook = notebook
         self.kernel_name = kernel_name
-        self.output_notebook: str | None = getattr(self, "output_notebook", None)
+        self.output_notebook = output_notebook
         self.output_notebook_pipeline_data_name = output_notebook_pipeline_data_name
         super().__init__(
             name or os.path.splitext(os.path.basename(notebook))[0],
@@ -144,8 +146,9 @@ class NotebookRunnerStep(NotebookStep):
         runconfig_pipeline_params: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        self._spec = capture(locals())
         cfg = notebook_run_config
-        self.output_notebook = cfg.output_notebook if cfg else None
+        kwargs.setdefault("output_notebook", cfg.output_notebook if cfg else None)
         notebook = kwargs.pop("notebook", None) or (cfg.notebook if cfg else None)
         source_directory = kwargs.pop("source_directory", None) or (cfg.source_directory if cfg else None)
         merged = {**(cfg.parameters if cfg else {}), **dict(params or {})}

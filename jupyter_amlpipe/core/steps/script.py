@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jupyter_amlpipe.core.environment import Environment, RunConfiguration
-from jupyter_amlpipe.core.steps.base import Resolver, Step, ValueResolver
+from jupyter_amlpipe.core.steps.base import Resolver, Step, ValueResolver, capture
 from jupyter_amlpipe.errors import DefinitionError
 
 
@@ -36,6 +36,7 @@ class PythonScriptStep(Step):
         environment: Environment | None = None,
         timeout_seconds: float | None = None,
     ) -> None:
+        self._spec = capture(locals())
         if not isinstance(script_name, str) or not script_name:
             raise DefinitionError(f"PythonScriptStep needs a script_name, got {script_name!r}.")
         self.script_name = script_name
@@ -94,6 +95,7 @@ class CommandStep(Step):
         environment: Environment | None = None,
         timeout_seconds: float | None = None,
     ) -> None:
+        self._spec = capture(locals())
         if command is None and runconfig is not None:
             command = runconfig.command
         if not command:

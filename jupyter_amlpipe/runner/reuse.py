@@ -1,0 +1,221 @@
+"""Reuse keys: what a step's result depends on, and why a step ran again.
+
+A step's reuse key is the sha256 of its *components*: the step's definition
+(type, name, program, arguments with data shown by name, params, input and
+output names and modes), the values of the PipelineParameters that reach it,
+the snapshot of its source directory, the content of its ``hash_paths``, its
+environment, and the content digest of every input (for PipelineData, the
+digest its producer recorded). The components are kept with every step run,
+so the reasons for a rerun can be told in plain words by comparing them with
+the closest earlier execution of the same step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jupyter_amlpipe.core.data import DataPath, DataReference, PipelineData, PipelineParameter, data_name
+from jupyter_amlpipe.errors import AmlpipeError
+from jupyter_amlpipe.runner.plan import Plan, StepPlan
+from jupyter_amlpipe.workspace.digest import ContentDigests
+
+_VOLATILE = ("source_directory", "allow_reuse", "timeout_seconds")
+
+
+@dataclass
+class ReuseDecision:
+    key: str
+    components: dict[str, Any]
+    source: dict[str, Any] | None = None  # the step run record whose results are reused
+    reasons: list[str] = field(default_factory=list)
+
+
+def canonical_key(components: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(components, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class ReuseKeys:
+    """Computes reuse keys for the steps of one plan, as their inputs become known."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.ws = plan.workspace
+        self.store = plan.workspace._store
+        self.digests = ContentDigests(self.store)
+        self.output_digests: dict[int, str] = {}  # id(PipelineData) -> digest recorded by its producer
+
+    # -- components -----------------------------------------------------------------
+    def components(self, sp: StepPlan) -> dict[str, Any]:
+        step = sp.step
+        definition = {k: v for k, v in step._definition().items() if k not in _VOLATILE}
+        definition["input_modes"] = {data_name(i): _mode(i) for i in step.inputs}
+        definition["outputs"] = {o.name: {"directory": o.is_directory is not False} for o in step.outputs}
+        return {
+            "definition": definition,
+            "parameters": {p.name: _jsonable(self.plan.parameters.get(p.name)) for p in step._parameters()},
+            "snapshot": sp.snapshot_id,
+            "hash_paths": {p: self._hash_path(sp, p) for p in step.hash_paths},
+            "environment": sp.compute.describe_environment(step.environment),
+            "inputs": {data_name(i): self._input_digest(i) for i in step.inputs},
+        }
+
+    def _hash_path(self, sp: StepPlan, path: str) -> str:
+        target = Path(path) if Path(path).is_absolute() else sp.source_dir / path
+        try:
+            return self.digests.digest(target)
+        except AmlpipeError:
+            return "missing"
+
+    def _input_digest(self, item: Any) -> str:
+        if isinstance(item, PipelineData):
+            return self.output_digests.get(id(item._root()), "unknown")
+        if isinstance(item, tuple):  # (PipelineParameter, DataPathComputeBinding)
+            value = self.plan.parameters.get(item[0].name)
+            return self._datastore_digest(value.datastore, value.path_on_datastore) if value is not None else "none"
+        if isinstance(item, (DataReference, DataPath)):
+            return self._datastore_digest(item.datastore, item.path_on_datastore)
+        return "unknown"
+
+    def _datastore_digest(self, store: Any, path: str | None) -> str:
+        from jupyter_amlpipe.workspace.datastore import Datastore
+
+        if isinstance(store, str):
+            store = Datastore.get(self.ws, store)
+        local = store.local_path(path or "")
+        if local is not None:
+            try:
+                return self.digests.digest(local)
+            except AmlpipeError:
+                return "missing"
+        fs = store._fs
+        full = store._full_path(path or "")
+        if not fs.exists(full):
+            return "missing"
+        h = hashlib.sha256()
+        for name in sorted(fs.find(full)) if fs.isdir(full) else [full]:
+            h.update(name[len(full) :].encode() + b"\0")
+            h.update(hashlib.sha256(fs.cat_file(name)).digest())
+        return "remote:" + h.hexdigest()
+
+    # -- decisions ---------------------------------------------------------------------
+    def decide(self, sp: StepPlan) -> ReuseDecision:
+        components = self.components(sp)
+        decision = ReuseDecision(canonical_key(components), components)
+        if self.plan.regenerate_outputs:
+            decision.reasons = ["regenerate_outputs was set"]
+            return decision
+        if not sp.step.allow_reuse:
+            decision.reasons = ["allow_reuse is False"]
+            return decision
+        for run_id in self.store.reuse_candidates(decision.key):
+            record = self.store.find_run(run_id)
+            if record is not None and record["status"] == "Finished" and self._outputs_exist(record):
+                decision.source = record
+                return decision
+        decision.reasons = self.reasons(sp, components)
+        return decision
+
+    def _outputs_exist(self, record: dict[str, Any]) -> bool:
+        from jupyter_amlpipe.workspace.datastore import Datastore
+
+        for out in record["details"].get("outputs", {}).values():
+            try:
+                if not Datastore.get(self.ws, out["datastore"]).exists(out["path"]):
+                    return False
+            except AmlpipeError:
+                return False
+        return True
+
+    def reasons(self, sp: StepPlan, components: dict[str, Any]) -> list[str]:
+        """Why the step runs: its differences from the closest earlier execution of the same step."""
+        earlier = [
+            r
+            for r in self.store.earlier_step_runs(self.plan.experiment, sp.step.name, before=float("inf"))
+            if r["details"].get("reuse", {}).get("components")
+        ]
+        if not earlier:
+            return ["no earlier execution"]
+        best: list[str] | None = None
+        for record in earlier:
+            diff = explain(self.ws, sp.step, record["details"]["reuse"]["components"], components)
+            if best is None or len(diff) < len(best):
+                best = diff
+                if len(diff) <= 1:
+                    break
+        return best or ["the earlier execution's outputs are no longer available"]
+
+
+def _mode(item: Any) -> str:
+    if isinstance(item, PipelineData):
+        return item._input_mode
+    if isinstance(item, tuple):
+        return str(item[1].mode)
+    return str(getattr(item, "mode", "mount"))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (DataPath, DataReference)):
+        store = value.datastore
+        return {"datastore": getattr(store, "name", str(store)), "path": value.path_on_datastore}
+    if isinstance(value, PipelineParameter):
+        return value.name
+    return value
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, default=str) if not isinstance(value, str) else value
+
+
+def explain(ws: Any, step: Any, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The differences between two sets of reuse components, in plain words."""
+    reasons: list[str] = []
+    if old.get("snapshot") != new.get("snapshot"):
+        reasons.extend(_snapshot_reasons(ws, step, old.get("snapshot"), new.get("snapshot")))
+    for name in sorted(set(old.get("parameters", {})) | set(new.get("parameters", {}))):
+        a, b = old.get("parameters", {}).get(name), new.get("parameters", {}).get(name)
+        if a != b:
+            reasons.append(f"parameter {name}: {_show(a)} → {_show(b)}")
+    old_def, new_def = old.get("definition", {}), new.get("definition", {})
+    for key in sorted(set(old_def) | set(new_def)):
+        a, b = old_def.get(key), new_def.get(key)
+        if a == b:
+            continue
+        if key == "params" and isinstance(a, dict) and isinstance(b, dict):
+            for name in sorted(set(a) | set(b)):
+                if a.get(name) != b.get(name):
+                    reasons.append(f"params {name}: {_show(a.get(name))} → {_show(b.get(name))}")
+        else:
+            reasons.append(f"{key.replace('_', ' ')} changed: {_show(a)} → {_show(b)}")
+    for name in sorted(set(old.get("inputs", {})) | set(new.get("inputs", {}))):
+        a, b = old.get("inputs", {}).get(name), new.get("inputs", {}).get(name)
+        if a != b:
+            reasons.append(f"input {name}: content changed" if a and b else f"input {name}: added or removed")
+    for path in sorted(set(old.get("hash_paths", {})) | set(new.get("hash_paths", {}))):
+        if old.get("hash_paths", {}).get(path) != new.get("hash_paths", {}).get(path):
+            reasons.append(f"hash_paths {path} changed")
+    if old.get("environment") != new.get("environment"):
+        reasons.append(f"environment changed: {_show(old.get('environment'))} → {_show(new.get('environment'))}")
+    return reasons
+
+
+def _snapshot_reasons(ws: Any, step: Any, old_id: str | None, new_id: str | None) -> list[str]:
+    try:
+        old = ws.snapshots.load(old_id).files
+        new = ws.snapshots.load(new_id).files
+    except AmlpipeError:
+        return ["source directory changed"]
+    main = step._main_file()
+    kind = {"notebook": "notebook"}.get(step.step_type, "script")
+    out = []
+    for rel in sorted(set(old) | set(new)):
+        if rel not in old:
+            out.append(f"file {rel} added")
+        elif rel not in new:
+            out.append(f"file {rel} removed")
+        elif old[rel] != new[rel]:
+            out.append(f"{kind} {rel} changed" if rel == main else f"file {rel} changed")
+    return out or ["source directory changed"]

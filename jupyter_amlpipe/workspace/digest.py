@@ -1,0 +1,87 @@
+"""Content digests of local files and folders, with a stat cache.
+
+The digest of a file is the sha256 of its bytes; the digest of a folder is the
+sha256 of the sorted list of ``(relative path, file digest)`` of every file in
+it, so two folders with the same files in the same places have the same
+digest wherever they are. A file whose ``(size, mtime_ns, inode)`` has not
+changed since it was last read is not read again (the cache lives in the
+workspace database, so every process shares it). As in git, a file modified
+less than :data:`RACY_NS` before it was read is not trusted to the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from jupyter_amlpipe.errors import LookupFailed
+
+RACY_NS = 2_000_000_000
+_CHUNK = 1024 * 1024
+
+
+def file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _walk(root: str) -> list[tuple[str, str, os.stat_result]]:
+    """``(relative posix path, absolute path, stat)`` of every file below ``root`` (symlinks followed)."""
+    out: list[tuple[str, str, os.stat_result]] = []
+    stack = [("", root)]
+    while stack:
+        prefix, folder = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = f"{prefix}{entry.name}"
+                if entry.is_dir():
+                    stack.append((rel + "/", entry.path))
+                elif entry.is_file():
+                    out.append((rel, entry.path, entry.stat()))
+    out.sort()
+    return out
+
+
+class ContentDigests:
+    """Computes digests of local paths, reusing what the workspace's stat cache knows."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def digest(self, path: Path | str) -> str:
+        """The content digest of a file or folder (``"file:<sha>"`` / ``"folder:<sha>"``)."""
+        root = os.path.abspath(path)
+        if os.path.isfile(root):
+            st = os.stat(root)
+            return "file:" + self._shas([("", root, st)], root)[root]
+        if os.path.isdir(root):
+            files = _walk(root)
+            shas = self._shas(files, root.rstrip("/") + "/")
+            h = hashlib.sha256()
+            for rel, full, _ in files:
+                h.update(f"{rel}\0{shas[full]}\n".encode())
+            return "folder:" + h.hexdigest()
+        raise LookupFailed(f"Cannot hash {root}: no such file or folder.", path=root)
+
+    def _shas(self, files: list[tuple[str, str, os.stat_result]], prefix: str) -> dict[str, str]:
+        cached = self.store.cached_digests(prefix) if files else {}
+        now = time.time_ns()
+        out: dict[str, str] = {}
+        fresh: list[tuple[str, int, int, int, str]] = []
+        for _, full, st in files:
+            entry = cached.get(full)
+            if entry is not None and entry[:3] == (st.st_size, st.st_mtime_ns, st.st_ino):
+                out[full] = entry[3]
+                continue
+            sha = file_sha256(full)
+            out[full] = sha
+            if st.st_mtime_ns < now - RACY_NS:
+                fresh.append((full, st.st_size, st.st_mtime_ns, st.st_ino, sha))
+        self.store.put_digests(fresh)
+        return out
