@@ -55,10 +55,12 @@ def follow(
                 _print(out, f"Timed out of waiting. Status: {rec['status']}.\n")
             return str(rec["status"])
         runner = ACTIVE.get(root_id)
-        if runner is not None and not show_output:
-            runner.done.wait(poll if only_run else None if deadline is None else max(0.0, deadline - time.monotonic()))
-        else:
+        if runner is None:
             time.sleep(poll)
+        elif show_output or only_run:  # print as it comes; wake at once when the run ends
+            runner.done.wait(poll)
+        else:
+            runner.done.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
 
 def _render(event: dict[str, Any], root_id: str) -> str:
