@@ -3,10 +3,11 @@
 The digest of a file is the sha256 of its bytes; the digest of a folder is the
 sha256 of the sorted list of ``(relative path, file digest)`` of every file in
 it, so two folders with the same files in the same places have the same
-digest wherever they are. A file whose ``(size, mtime_ns, inode)`` has not
-changed since it was last read is not read again (the cache lives in the
-workspace database, so every process shares it). As in git, a file modified
-less than :data:`RACY_NS` before it was read is not trusted to the cache.
+digest wherever they are. A file whose ``(size, mtime_ns, inode, ctime_ns)``
+has not changed since it was last read is not read again; the ctime, which no
+user tool can set back, catches a rewrite that restores size and mtime. The
+cache lives in the workspace database, so every process shares it. As in git,
+a file modified less than :data:`RACY_NS` before it was read is not trusted to the cache.
 """
 
 from __future__ import annotations
@@ -73,15 +74,15 @@ class ContentDigests:
         cached = self.store.cached_digests(prefix) if files else {}
         now = time.time_ns()
         out: dict[str, str] = {}
-        fresh: list[tuple[str, int, int, int, str]] = []
+        fresh: list[tuple[str, int, int, int, int, str]] = []
         for _, full, st in files:
             entry = cached.get(full)
-            if entry is not None and entry[:3] == (st.st_size, st.st_mtime_ns, st.st_ino):
-                out[full] = entry[3]
+            if entry is not None and entry[:4] == (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns):
+                out[full] = entry[4]
                 continue
             sha = file_sha256(full)
             out[full] = sha
             if st.st_mtime_ns < now - RACY_NS:
-                fresh.append((full, st.st_size, st.st_mtime_ns, st.st_ino, sha))
+                fresh.append((full, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, sha))
         self.store.put_digests(fresh)
         return out

@@ -98,6 +98,7 @@ _MIGRATIONS: dict[int, str] = {
         size INTEGER NOT NULL,
         mtime_ns INTEGER NOT NULL,
         inode INTEGER NOT NULL,
+        ctime_ns INTEGER NOT NULL,
         sha256 TEXT NOT NULL
     );
     CREATE INDEX runs_by_name ON runs (experiment, name, kind, created);
@@ -399,19 +400,20 @@ class MetadataStore:
         return [self._run_row(r) for r in rows]
 
     # -- content digests (stat cache) -------------------------------------------
-    def cached_digests(self, prefix: str) -> dict[str, tuple[int, int, int, str]]:
-        """Cached ``path -> (size, mtime_ns, inode, sha256)`` for paths under ``prefix``."""
+    def cached_digests(self, prefix: str) -> dict[str, tuple[int, int, int, int, str]]:
+        """Cached ``path -> (size, mtime_ns, inode, ctime_ns, sha256)`` for paths under ``prefix``."""
         rows = self._query(
-            "SELECT path, size, mtime_ns, inode, sha256 FROM digest_cache WHERE path >= ? AND path < ?",
+            "SELECT path, size, mtime_ns, inode, ctime_ns, sha256 FROM digest_cache WHERE path >= ? AND path < ?",
             (prefix, prefix + "\uffff"),
         )
-        return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+        return {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows}
 
-    def put_digests(self, entries: Sequence[tuple[str, int, int, int, str]]) -> None:
+    def put_digests(self, entries: Sequence[tuple[str, int, int, int, int, str]]) -> None:
         if not entries:
             return
         with self.write() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO digest_cache (path, size, mtime_ns, inode, sha256) VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO digest_cache (path, size, mtime_ns, inode, ctime_ns, sha256) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 entries,
             )
