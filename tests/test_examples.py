@@ -78,7 +78,9 @@ def test_demo_runs_the_example_and_runs_again_in_the_same_folder(tmp_path: Path)
     assert "raw_rows = 200" in summary
     assert "Parameters:       lr=0.1" in summary
     run_id = re.search(r"Pipeline run:\s+(\S+)", summary).group(1)  # type: ignore[union-attr]
-    for command in ("amlpipe runs", f"amlpipe show {run_id}", f"amlpipe logs {run_id} train"):
+    for step in STEPS:  # a fresh workspace: every step ran, and the summary says why
+        assert re.search(rf"^\s+{step}\s+ran: no earlier execution$", summary, re.MULTILINE), summary
+    for command in ("amlpipe runs", f"amlpipe show {run_id}", f"amlpipe logs {run_id} train", f"amlpipe why {run_id}"):
         assert command in summary
 
     # The report stored by evaluate.py is where the summary says.
@@ -100,12 +102,20 @@ def test_demo_runs_the_example_and_runs_again_in_the_same_folder(tmp_path: Path)
     for step in STEPS:
         assert re.search(rf"^{step}\s+Finished\s", summary2, re.MULTILINE), summary2
     assert run_id not in summary2.split("Next, try:")[0]
+    # Same code (the edit to prep.py was undone by the refresh), data and parameters: every step is reused
+    # from the execution in the first run.
+    reused_from = {
+        m.group(1): m.group(2) for m in re.finditer(r"^\s+(\w+)\s+reused \(from (\S+)\)$", summary2, re.MULTILINE)
+    }
+    assert sorted(reused_from) == sorted(STEPS), summary2
     assert (folder / "src" / "prep.py").read_bytes() == (EXAMPLE / "src" / "prep.py").read_bytes()
     assert (folder / "notes.txt").read_text(encoding="utf-8") == "mine\n"
 
     ws = _open_workspace(folder / "ws")
     runs = _finished_runs(ws, "quickstart")
     assert len(runs) == 2, runs
+    first_run = next(r for r in runs if r.id == run_id)
+    assert reused_from == {step: first_run.find_step_run(step)[0].id for step in STEPS}
     for run in runs:
         evaluate = run.find_step_run("evaluate")[0]
         assert 0.5 < evaluate.get_metrics()["accuracy"] <= 1.0
@@ -159,9 +169,17 @@ def test_quickstart_notebook_runs_the_v1_flow(tmp_path: Path, monkeypatch: pytes
     assert re.search(r"'accuracy': 0\.\d+", outputs), outputs
     assert "Quickstart model report" in outputs
 
+    # The reuse section: an unchanged resubmission reuses every step; lr=0.2 reruns only train and evaluate.
+    assert "StepRun(prep) reused (from " in outputs
+    assert "train    ['parameter lr: 0.1 → 0.2']" in outputs
+    assert "evaluate ['input model: content changed']" in outputs
+
     ws = _open_workspace(work / "ws")
     runs = _finished_runs(ws, "quickstart")
-    assert len(runs) == 2
-    assert sorted(r.get_properties()["amlpipe.parameters"]["lr"] for r in runs) == [0.05, 0.1]
+    assert len(runs) == 4
+    assert sorted(r.get_properties()["amlpipe.parameters"]["lr"] for r in runs) == [0.05, 0.1, 0.1, 0.2]
+    changed_lr, unchanged = runs[0], runs[1]  # newest first
+    assert all(s.get_reuse_info()["reused"] for s in unchanged.get_steps())
+    assert sorted(s.name for s in changed_lr.get_steps() if not s.get_reuse_info()["reused"]) == ["evaluate", "train"]
     assert all(r.get_properties()["amlpipe.started_by"] == "notebook" for r in runs)
     assert list((work / "out").rglob("clean.csv")), "the clean data was downloaded under ./out"

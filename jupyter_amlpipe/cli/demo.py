@@ -135,6 +135,11 @@ def summary(run: PipelineRun, folder: Path) -> str:
         rows.append((step.name, rec["status"], render.run_duration(rec), render.first_line(rec["error"], 60)))
     lines += [render.table(["STEP", "STATUS", "DURATION", "ERROR"], rows), ""]
 
+    lines.append("Reuse")
+    width = max((len(step.name) for step in steps), default=0)
+    lines += [f"  {step.name:<{width}}  {_reuse_text(step)}" for step in steps]
+    lines.append("")
+
     lines.append("Metrics")
     for step in steps:
         metrics = step.get_metrics()
@@ -159,9 +164,20 @@ def summary(run: PipelineRun, folder: Path) -> str:
         "  amlpipe runs",
         f"  amlpipe show {run_id}",
         f"  amlpipe logs {run_id} train",
+        f"  amlpipe why {run_id}",
         "  amlpipe submit pipeline.py:pipeline --experiment quickstart --param lr=0.05",
     ]
     return "\n".join(lines)
+
+
+def _reuse_text(step: Any) -> str:
+    """``reused (from STEP_RUN_ID)``, or why the step ran (the differences from its closest earlier execution)."""
+    info = step.get_reuse_info()
+    if info["reused"]:
+        return f"reused (from {info['reused_from']})"
+    if not info["reasons"]:
+        return "did not run"
+    return render.first_line("ran: " + "; ".join(info["reasons"]), _VALUE_WIDTH + 30) or "ran"
 
 
 def _outputs(ws: Any, steps: list[Any]) -> list[tuple[str, str]]:

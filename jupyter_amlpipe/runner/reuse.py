@@ -54,6 +54,8 @@ class ReuseKeys:
         definition = {k: v for k, v in step._definition().items() if k not in _VOLATILE}
         definition["input_modes"] = {data_name(i): _mode(i) for i in step.inputs}
         definition["outputs"] = {o.name: {"directory": o.is_directory is not False} for o in step.outputs}
+        if step.runconfig is not None and step.runconfig.environment_variables:  # the step process sees them
+            definition["environment_variables"] = {k: str(v) for k, v in step.runconfig.environment_variables.items()}
         return {
             "definition": definition,
             "parameters": {p.name: _jsonable(self.plan.parameters.get(p.name)) for p in step._parameters()},

@@ -52,7 +52,7 @@ def mark_runner_died(workspace: Any, root: dict[str, Any]) -> None:
     store = workspace._store
     reason = (
         f"The process that ran this pipeline (pid {root.get('runner_pid')} on {root.get('runner_host')}) ended "
-        f"before the run finished. Submit the pipeline again to rerun it."
+        f"before the run finished. Resume it (finished steps are reused): amlpipe resume {root['id']}"
     )
     now = time.time()
     with store.write() as conn:
