@@ -98,7 +98,7 @@ def _run_file(path: Path) -> dict[str, Any]:
     sys.argv = [str(path)]
     sys.path.insert(0, folder)
     try:
-        return runpy.run_path(str(path), run_name=RUN_NAME)
+        return runpy.run_path(str(path.resolve()), run_name=RUN_NAME)  # __file__ absolute, as `python FILE` sets it
     except AmlpipeError:
         raise
     except (Exception, SystemExit) as exc:

@@ -8,6 +8,7 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from jupyter_amlpipe.core.compute_target import ComputeTarget
@@ -59,6 +60,15 @@ def detect_origin() -> str:
     return "script"
 
 
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning name the first caller outside this package (the user's line)."""
+    level = 1  # the function that calls warnings.warn
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("jupyter_amlpipe."):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def resolve_compute(workspace: Any, target: Any, cache: dict[str, ComputeTarget]) -> ComputeTarget:
     if isinstance(target, tuple) and target:  # v1 also accepts ("name", "AmlCompute")
         target = target[0]
@@ -105,7 +115,10 @@ def make_plan(
         src = step._source_dir(pipeline._default_source_directory)
         frozen = getattr(step, "_snapshot_id", None)  # a resumed run keeps the code it was submitted with
         if frozen is None and src not in taken:
-            taken[src] = snapshots.take(src).id
+            snapshot = snapshots.take(src)
+            taken[src] = snapshot.id
+            if snapshot.warning:  # over the size limits: still works, but say what to leave out
+                warnings.warn(snapshot.warning, UserWarning, stacklevel=_user_stacklevel())
             if not properties:
                 properties.update(git_properties(src))
         run_id = new_run_id()
@@ -117,7 +130,7 @@ def make_plan(
             output_of[id(out)] = location
         compute = resolve_compute(workspace, step.compute_target, targets)
         for message in compute.check_step(step):
-            warnings.warn(message, UserWarning, stacklevel=4)
+            warnings.warn(message, UserWarning, stacklevel=_user_stacklevel())
         plans.append(
             StepPlan(
                 i,
