@@ -9,8 +9,9 @@ or executable bit changes, and serves as the code part of a step's reuse key.
 
 Ignore rules: ``.amlignore`` in the source directory if it exists, otherwise its
 ``.gitignore`` (only one of them applies), with gitignore semantics
-(``pathspec``). ``.git/``, ``__pycache__/`` and ``.ipynb_checkpoints/`` are
-always left out. A symlink to a file or folder inside the source directory is
+(``pathspec``). ``.git/``, ``__pycache__/``, ``.ipynb_checkpoints/`` and any
+workspace folder (one holding ``workspace.json`` and ``amlpipe.db``) are always
+left out. A symlink to a file or folder inside the source directory is
 followed; one pointing outside is refused.
 
 A second snapshot of an unchanged tree reads no file: an index keyed by
@@ -102,6 +103,11 @@ def _normalized_mode(st_mode: int) -> int:
     return 0o755 if st_mode & 0o111 else 0o644
 
 
+def _is_workspace(folder: str) -> bool:
+    """A workspace folder (``workspace.json`` + ``amlpipe.db``): its database and runs are never code."""
+    return os.path.isfile(os.path.join(folder, "workspace.json")) and os.path.exists(os.path.join(folder, "amlpipe.db"))
+
+
 def _write_atomic(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` through a temporary file in the same folder."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -142,7 +148,7 @@ class _Walk:
             if entry.is_symlink():
                 self._link(entry, rel, ancestors)
             elif entry.is_dir(follow_symlinks=False):
-                if entry.name not in ALWAYS_EXCLUDED and not self.ignored(rel, True):
+                if entry.name not in ALWAYS_EXCLUDED and not self.ignored(rel, True) and not _is_workspace(entry.path):
                     self._folder(entry.path, rel + "/", (*ancestors, os.path.realpath(entry.path)))
             elif entry.is_file(follow_symlinks=False) and not self.ignored(rel, False):
                 self.files.append((rel, entry.path, entry.stat(follow_symlinks=False)))

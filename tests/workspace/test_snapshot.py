@@ -218,3 +218,18 @@ def test_a_file_written_just_before_a_snapshot_is_not_trusted_to_the_index(tmp_p
     assert time.time_ns() - st.st_mtime_ns < RACY_NS
     assert store.take(src).id != first.id
     assert store.reads == ["train.py", "train.py"]
+
+
+def test_a_workspace_inside_the_source_directory_is_left_out(tmp_path: Path) -> None:
+    from jupyter_amlpipe import Workspace
+
+    src = tmp_path / "project"
+    src.mkdir()
+    (src / "train.py").write_text("print('hi')\n")
+    Workspace.create("inner", path=src / "ws")
+    store = SnapshotStore(tmp_path / "store")
+    first = store.take(src)
+    assert sorted(first.files) == ["train.py"]
+    (src / "ws" / "runs" / "r1").mkdir(parents=True)
+    (src / "ws" / "runs" / "r1" / "log.txt").write_text("new run\n")
+    assert store.take(src).id == first.id
