@@ -15,7 +15,7 @@ left out. A symlink to a file or folder inside the source directory is
 followed; one pointing outside is refused.
 
 A second snapshot of an unchanged tree reads no file: an index keyed by
-``(relpath, size, mtime_ns, inode)`` remembers each file's sha256, in memory
+``(relpath, size, mtime_ns, inode, ctime_ns)`` remembers each file's sha256, in memory
 (per process) and on disk under ``<root>/index/``. As in git, files modified
 less than :data:`RACY_NS` before a snapshot are not trusted to the index, so a
 change within the timestamp granularity is never missed.
@@ -57,8 +57,8 @@ _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 MAX_FILES = 2_000
 MAX_BYTES = 300 * 1024 * 1024
 
-# (size, mtime_ns, inode, sha256) per relpath, per source directory.
-_IndexEntry = tuple[int, int, int, str]
+# One entry per relpath, per source directory.
+_IndexEntry = tuple[int, int, int, int, str]  # size, mtime_ns, inode, ctime_ns, sha256
 _Index = dict[str, _IndexEntry]
 
 
@@ -284,18 +284,18 @@ class SnapshotStore:
         return dataclasses.replace(snapshot, warning=warning) if warning else snapshot
 
     def _file_sha(self, path: str, rel: str, st: os.stat_result, old: _Index, new: _Index, started: int) -> str:
-        """The sha256 of one file: from the index when size, mtime and inode match, else read."""
+        """The sha256 of one file: from the index when size, mtime, inode and ctime match, else read."""
         cached = old.get(rel)
         if (
             cached is not None
-            and cached[:3] == (st.st_size, st.st_mtime_ns, st.st_ino)
-            and self.object_path(cached[3]).exists()
+            and cached[:4] == (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+            and self.object_path(cached[4]).exists()
         ):
             new[rel] = cached
-            return cached[3]
+            return cached[4]
         sha = self._digest_and_store(path)
         if st.st_mtime_ns < started - RACY_NS:
-            new[rel] = (st.st_size, st.st_mtime_ns, st.st_ino, sha)
+            new[rel] = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, sha)
         return sha
 
     def _digest_and_store(self, path: str) -> str:
@@ -380,7 +380,9 @@ class SnapshotStore:
         try:
             raw = json.loads(self._index_path(key[1]).read_text(encoding="utf-8"))
             if raw.get("source_dir") == key[1]:
-                index = {rel: (int(v[0]), int(v[1]), int(v[2]), str(v[3])) for rel, v in raw["entries"].items()}
+                index = {
+                    rel: (int(v[0]), int(v[1]), int(v[2]), int(v[3]), str(v[4])) for rel, v in raw["entries"].items()
+                }
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             index = {}  # no index yet, or a damaged one: files are read again
         with self._lock:
