@@ -44,6 +44,7 @@ from typing import Any, ClassVar
 
 from jupyter_amlpipe.errors import AmlpipeError, DefinitionError, LookupFailed
 from jupyter_amlpipe.workspace.paths import is_within, safe_join_path
+from jupyter_amlpipe.workspace.snapshot_limits import MAX_BYTES, MAX_FILES, format_size, size_warning
 
 __all__ = ["ALWAYS_EXCLUDED", "MAX_BYTES", "MAX_FILES", "FileEntry", "Snapshot", "SnapshotStore", "format_size"]
 
@@ -54,8 +55,6 @@ _SMALL_FILE = 4 * 1024 * 1024  # read in one go below this size
 _CHUNK = 1024 * 1024
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 # Azure ML v1's snapshot limits: over them take() attaches a warning (Snapshot.warning) and still works.
-MAX_FILES = 2_000
-MAX_BYTES = 300 * 1024 * 1024
 
 # One entry per relpath, per source directory.
 _IndexEntry = tuple[int, int, int, int, str]  # size, mtime_ns, inode, ctime_ns, sha256
@@ -183,51 +182,6 @@ class _Walk:
             self._folder(entry.path, rel + "/", (*ancestors, target))
         else:
             self.files.append((rel, entry.path, os.stat(entry.path)))
-
-
-def format_size(num_bytes: float) -> str:
-    """A byte count for people: ``512 B``, ``1.5 KiB``, ``301.0 MiB``, ``2.0 GiB``."""
-    if num_bytes < 1024:
-        return f"{int(num_bytes)} B"
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        num_bytes /= 1024
-        if num_bytes < 1024 or unit == "TiB":
-            break
-    return f"{num_bytes:.1f} {unit}"
-
-
-def size_warning(source: Path, files: dict[str, FileEntry]) -> str | None:
-    """Why a snapshot is over :data:`MAX_FILES` or :data:`MAX_BYTES`, and what to leave out; None when it is not."""
-    total = sum(entry.size for entry in files.values())
-    if len(files) <= MAX_FILES and total <= MAX_BYTES:
-        return None
-    sizes: dict[str, int] = {}
-    counts: dict[str, int] = {}
-    for rel, entry in files.items():
-        head, sep, _ = rel.partition("/")
-        top = head + "/" if sep else head
-        sizes[top] = sizes.get(top, 0) + entry.size
-        counts[top] = counts.get(top, 0) + 1
-    by_size = sorted(sizes, key=lambda name: (-sizes[name], name))[:5]
-    by_count = sorted(counts, key=lambda name: (-counts[name], name))[:5]
-    over = []
-    if len(files) > MAX_FILES:
-        over.append(f"{len(files):,} files (limit {MAX_FILES:,})")
-    if total > MAX_BYTES:
-        over.append(f"{format_size(total)} (limit {format_size(MAX_BYTES)})")
-    example = (by_size if total > MAX_BYTES else by_count)[0]
-    replaces = " (it replaces .gitignore: copy the rules you keep)" if (source / ".gitignore").is_file() else ""
-    return "\n".join(
-        [
-            f"The snapshot of source directory {str(source)!r} is large: {' and '.join(over)}. It still works, "
-            "but every submission walks all of it and any change in it reruns the steps that use it.",
-            "Biggest by size: " + ", ".join(f"{name} ({format_size(sizes[name])})" for name in by_size),
-            "Most files: "
-            + ", ".join(f"{name} ({counts[name]:,} file{'s' if counts[name] != 1 else ''})" for name in by_count),
-            f"Leave out what the steps do not need: list it in {str(source / '.amlignore')!r}{replaces}, "
-            f"in .gitignore syntax, e.g. a line: /{example}",
-        ]
-    )
 
 
 class SnapshotStore:
