@@ -18,7 +18,7 @@ if __package__ in (None, ""):  # run as a file: python benchmarks/run_all.py
 
 from benchmarks.common import PYTHON, REPO
 
-BENCHMARKS = ("bench_import", "bench_overhead", "bench_fanout", "bench_scale")
+BENCHMARKS = ("bench_import", "bench_overhead", "bench_fanout", "bench_scale", "bench_reuse", "bench_hashing")
 
 
 def main() -> int:

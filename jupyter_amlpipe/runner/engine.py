@@ -17,7 +17,6 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from jupyter_amlpipe.errors import AmlpipeError
@@ -207,7 +206,6 @@ class PipelineRunner:
             if location is not None:
                 self.plan.output_of[id(out)] = (Datastore.get(self.ws, location["datastore"]), location["path"])
             self.keys.output_digests[id(out)] = digests.get(out.name, "unknown")
-        link_artifacts(self.ws.run_dir(source["id"]), self.ws.run_dir(sp.run_id))
         now = time.time()
         reuse = {"key": decision.key, "components": decision.components, "reasons": [], "reused": True}
         with self.store.write() as conn:
@@ -219,6 +217,7 @@ class PipelineRunner:
                     "output_digests": digests,
                     "parent_metrics": source["details"].get("parent_metrics", []),
                     "reused_from": origin,
+                    "artifacts_of": source["details"].get("artifacts_of") or source["id"],
                     "reuse": reuse,
                 },
             )
@@ -498,19 +497,3 @@ class PipelineRunner:
         if error:
             lines.append(f"error: {error}")
         (active.job.run_dir / "logs" / "runner.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def link_artifacts(source: Path, target: Path) -> None:
-    """Give a reused step run the files of the run it reuses (hard links; copies across filesystems)."""
-    if not source.is_dir():
-        return
-    for path in source.rglob("*"):
-        rel = path.relative_to(source)
-        if not path.is_file() or rel.parts[0] in ("wd", "staging", "inputs") or rel.name.startswith("."):
-            continue
-        dest = target / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(path, dest)
-        except OSError:
-            shutil.copy2(path, dest)

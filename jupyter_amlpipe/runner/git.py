@@ -14,17 +14,25 @@ def _git(folder: Path, *args: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
+def in_work_tree(folder: Path) -> bool:
+    """Whether a ``.git`` folder or file is in ``folder`` or a parent (checked without starting git)."""
+    folder = folder.resolve()
+    return any((parent / ".git").exists() for parent in (folder, *folder.parents))
+
+
 def git_properties(folder: Path) -> dict[str, str]:
     """``azureml.git.*`` properties when ``folder`` is in a git work tree, else ``{}``."""
-    if _git(folder, "rev-parse", "--is-inside-work-tree") != "true":
+    if not in_work_tree(folder):
         return {}
+    heads = _git(folder, "rev-parse", "HEAD", "--abbrev-ref", "HEAD")
+    if heads is None:  # not a work tree after all, or a repository without commits
+        if _git(folder, "rev-parse", "--is-inside-work-tree") != "true":
+            return {}
+        heads = ""
     props = {"azureml.git.repository_uri": _git(folder, "config", "--get", "remote.origin.url") or ""}
-    commit = _git(folder, "rev-parse", "HEAD")
-    if commit:
-        props["azureml.git.commit"] = commit
-    branch = _git(folder, "rev-parse", "--abbrev-ref", "HEAD")
-    if branch:
-        props["azureml.git.branch"] = branch
+    lines = heads.splitlines()
+    if len(lines) == 2:
+        props["azureml.git.commit"], props["azureml.git.branch"] = lines
     status = _git(folder, "status", "--porcelain", "--untracked-files=no")
     props["azureml.git.dirty"] = "True" if status else "False"
     return props

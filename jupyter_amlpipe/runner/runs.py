@@ -136,7 +136,7 @@ class _RecordRun(Run):
             "tags": rec["tags"],
             "inputDatasets": [],
             "outputDatasets": [],
-            "logFiles": {n: str(self._dir() / n) for n in self.get_file_names() if n.startswith("logs/")},
+            "logFiles": {n: str(self._file(n)) for n in self.get_file_names() if n.startswith("logs/")},
             "submittedBy": rec["details"].get("submitted_by"),
         }
         if rec["error"]:
@@ -181,21 +181,36 @@ class _RecordRun(Run):
     def _dir(self) -> Path:
         return Path(self.workspace.run_dir(self.id))
 
+    def _dirs(self) -> list[Path]:
+        """Folders holding this run's files: its own, then (for a reused step) the original execution's."""
+        dirs = [self._dir()]
+        origin = self._rec["details"].get("artifacts_of")
+        if origin:
+            dirs.append(Path(self.workspace.run_dir(origin)))
+        return dirs
+
+    def _file(self, name: str) -> Path:
+        for folder in self._dirs():
+            if (folder / name).is_file():
+                return folder / name
+        return self._dir() / name
+
     def get_file_names(self) -> list[str]:
-        root = self._dir()
-        if not root.is_dir():
-            return []
-        names = []
-        for path in root.rglob("*"):
-            rel = path.relative_to(root).as_posix()
-            if path.is_file() and not rel.startswith(("wd/", "staging/", "inputs/", ".")) and rel != "context.jsonl":
-                names.append(rel)
+        names: set[str] = set()
+        for root in self._dirs():
+            if not root.is_dir():
+                continue
+            for path in root.rglob("*"):
+                rel = path.relative_to(root).as_posix()
+                skip = rel.startswith(("wd/", "staging/", "inputs/", ".")) or rel == "context.jsonl"
+                if not skip and path.is_file():
+                    names.add(rel)
         return sorted(names)
 
     def download_file(
         self, name: str, output_file_path: str | os.PathLike[str] | None = None, _validate_checksum: bool = False
     ) -> str:
-        source = self._dir() / name
+        source = self._file(name)
         if name not in self.get_file_names():
             raise LookupFailed(
                 f"Run {self.id!r} has no file {name!r}.{did_you_mean(name, self.get_file_names())}",
@@ -367,7 +382,7 @@ class StepRun(_RecordRun):
         return bool(self._rec["details"].get("reused_from"))
 
     def _log(self, stream: str) -> str:
-        path = self._dir() / "logs" / f"{stream}.txt"
+        path = self._file(f"logs/{stream}.txt")
         return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
 
     def get_stdout_log(self) -> str:

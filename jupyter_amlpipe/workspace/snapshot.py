@@ -189,6 +189,7 @@ class SnapshotStore:
 
     # Shared by every store object of the process: ws.snapshots builds a new one each time.
     _memory_index: ClassVar[dict[tuple[str, str], _Index]] = {}
+    _memory_snapshots: ClassVar[dict[tuple[str, str], tuple[_Index, Snapshot]]] = {}
     _spec_cache: ClassVar[dict[str, Any]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
@@ -231,21 +232,23 @@ class SnapshotStore:
             files[rel] = FileEntry(
                 self._file_sha(path, rel, st, old_index, new_index, started), st.st_size, _normalized_mode(st.st_mode)
             )
-        snapshot = self._store_manifest(files, source)
-        if new_index != old_index:
+        unchanged = new_index == old_index and len(new_index) == len(files)  # every file known, none read
+        remembered = self._memory_snapshots.get(key)
+        if unchanged and remembered is not None and remembered[0] is old_index:
+            snapshot = remembered[1]  # same files, same stats as last time in this process: same manifest
+        else:
+            snapshot = self._store_manifest(files, source, new_index)
+        if not unchanged:
             self._save_index(key, new_index)
+        self._memory_snapshots[key] = (self._memory_index[key], snapshot)
         warning = size_warning(source, files)
         return dataclasses.replace(snapshot, warning=warning) if warning else snapshot
 
     def _file_sha(self, path: str, rel: str, st: os.stat_result, old: _Index, new: _Index, started: int) -> str:
         """The sha256 of one file: from the index when size, mtime, inode and ctime match, else read."""
         cached = old.get(rel)
-        if (
-            cached is not None
-            and cached[:4] == (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-            and self.object_path(cached[4]).exists()
-        ):
-            new[rel] = cached
+        if cached is not None and cached[:4] == (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns):
+            new[rel] = cached  # its object is checked in take() unless the manifest is already stored
             return cached[4]
         sha = self._digest_and_store(path)
         if st.st_mtime_ns < started - RACY_NS:
@@ -294,12 +297,20 @@ class SnapshotStore:
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
-    def _store_manifest(self, files: dict[str, FileEntry], source: Path | None) -> Snapshot:
+    def _store_manifest(
+        self, files: dict[str, FileEntry], source: Path | None, index: _Index | None = None
+    ) -> Snapshot:
         manifest = {rel: files[rel].to_json() for rel in sorted(files)}
         data = _canonical(manifest)
         snapshot_id = hashlib.sha256(data).hexdigest()
         target = self.manifest_path(snapshot_id)
         if not target.exists():
+            # A stored manifest's objects are all stored (gc drops manifests before objects); a new one's
+            # objects known only from the index are checked, and stored again from the source if gone.
+            if source is not None:
+                for rel, entry in files.items():
+                    if not self.object_path(entry.sha256).exists():
+                        self._digest_and_store(str(source / rel))
             _write_atomic(target, data)
         return Snapshot(id=snapshot_id, files=dict(sorted(files.items())), source_dir=source)
 
