@@ -238,11 +238,12 @@ class SnapshotStore:
             snapshot = remembered[1]  # same files, same stats as last time in this process: same manifest
         else:
             snapshot = self._store_manifest(files, source, new_index)
+            warning = size_warning(source, files)
+            snapshot = dataclasses.replace(snapshot, warning=warning) if warning else snapshot
         if not unchanged:
             self._save_index(key, new_index)
         self._memory_snapshots[key] = (self._memory_index[key], snapshot)
-        warning = size_warning(source, files)
-        return dataclasses.replace(snapshot, warning=warning) if warning else snapshot
+        return snapshot
 
     def _file_sha(self, path: str, rel: str, st: os.stat_result, old: _Index, new: _Index, started: int) -> str:
         """The sha256 of one file: from the index when size, mtime, inode and ctime match, else read."""
