@@ -178,7 +178,7 @@ class PipelineRunner:
                 try:
                     decision = self.keys.decide(sp)
                     resumed = self.plan.resume_from.get(i)
-                    if resumed is not None:
+                    if resumed is not None and self.keys.outputs_intact(resumed):
                         decision.source = resumed
                 except Exception as exc:
                     self._fail_before_start(sp, f"Could not prepare the step: {type(exc).__name__}: {exc}")

@@ -187,6 +187,7 @@ def records(plan: Plan) -> list[dict[str, Any]]:
             "amlpipe.submitted_by": user,
             "amlpipe.parameters": params,
             "amlpipe.continue_on_step_failure": str(plan.continue_on_step_failure),
+            "amlpipe.regenerate_outputs": str(plan.regenerate_outputs),
         },
         "details": {
             "started_by": plan.started_by,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jupyter_amlpipe.core.data import DataPath, DataReference, PipelineData, PipelineParameter, data_name
+from jupyter_amlpipe.core.data import DataPath, DataReference, PipelineData, PipelineParameter, data_name, is_data
 from jupyter_amlpipe.errors import AmlpipeError
 from jupyter_amlpipe.runner.plan import Plan, StepPlan
 from jupyter_amlpipe.workspace.digest import ContentDigests
@@ -53,7 +53,10 @@ class ReuseKeys:
         step = sp.step
         definition = {k: v for k, v in step._definition().items() if k not in _VOLATILE}
         definition["input_modes"] = {data_name(i): _mode(i) for i in step.inputs}
-        definition["outputs"] = {o.name: {"directory": o.is_directory is not False} for o in step.outputs}
+        definition["outputs"] = {
+            o.name: {"directory": o.is_directory is not False, "datastore": sp.outputs[o.name][0].name}
+            for o in step.outputs
+        }
         if step.runconfig is not None and step.runconfig.environment_variables:  # the step process sees them
             definition["environment_variables"] = {k: str(v) for k, v in step.runconfig.environment_variables.items()}
         return {
@@ -62,8 +65,23 @@ class ReuseKeys:
             "snapshot": sp.snapshot_id,
             "hash_paths": {p: self._hash_path(sp, p) for p in step.hash_paths},
             "environment": sp.compute.describe_environment(step.environment),
-            "inputs": {data_name(i): self._input_digest(i) for i in step.inputs},
+            "inputs": self._input_digests(step),
         }
+
+    def _input_digests(self, step: Any) -> dict[str, str]:
+        """The content of every piece of data the step reads: inputs, and data passed in arguments or params."""
+        own_outputs = {id(o) for o in step.outputs}
+        digests: dict[str, str] = {}
+        for item in [*step.inputs, *step._all_argument_items(), *step.params.values()]:
+            if isinstance(item, PipelineParameter):
+                value = self.plan.parameters.get(item.name)
+                if isinstance(value, (DataPath, DataReference)):
+                    digests.setdefault(item.name, self._datastore_digest(value.datastore, value.path_on_datastore))
+            elif isinstance(item, PipelineData) and id(item._root()) in own_outputs:
+                continue
+            elif is_data(item):
+                digests.setdefault(data_name(item), self._input_digest(item))
+        return digests
 
     def _hash_path(self, sp: StepPlan, path: str) -> str:
         target = Path(path) if Path(path).is_absolute() else sp.source_dir / path
@@ -115,19 +133,25 @@ class ReuseKeys:
             return decision
         for run_id in self.store.reuse_candidates(decision.key):
             record = self.store.find_run(run_id)
-            if record is not None and record["status"] == "Finished" and self._outputs_exist(record):
+            if record is not None and record["status"] == "Finished" and self.outputs_intact(record):
                 decision.source = record
                 return decision
         decision.reasons = self.reasons(sp, components)
         return decision
 
-    def _outputs_exist(self, record: dict[str, Any]) -> bool:
+    def outputs_intact(self, record: dict[str, Any]) -> bool:
+        """Whether a step run's published outputs are all still there, with the content it recorded."""
         from jupyter_amlpipe.workspace.datastore import Datastore
 
-        for out in record["details"].get("outputs", {}).values():
+        recorded = record["details"].get("output_digests", {})
+        for name, out in record["details"].get("outputs", {}).items():
             try:
-                if not Datastore.get(self.ws, out["datastore"]).exists(out["path"]):
+                store = Datastore.get(self.ws, out["datastore"])
+                if not store.exists(out["path"]):
                     return False
+                local = store.local_path(out["path"])
+                if local is not None and name in recorded and self.digests.digest(local) != recorded[name]:
+                    return False  # changed since it was published (e.g. by a consumer writing to a mount)
             except AmlpipeError:
                 return False
         return True
@@ -161,8 +185,7 @@ def _mode(item: Any) -> str:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (DataPath, DataReference)):
-        store = value.datastore
-        return {"datastore": getattr(store, "name", str(store)), "path": value.path_on_datastore}
+        return "data: its content is among the inputs"
     if isinstance(value, PipelineParameter):
         return value.name
     return value

@@ -505,6 +505,7 @@ class PipelineRun(_RecordRun):
             pipeline,
             pipeline_parameters=assigned,
             continue_on_step_failure=continue_on_failure,
+            regenerate_outputs=rec["properties"].get("amlpipe.regenerate_outputs") == "True",
             _resume=(self.id, finished),
         )
         return run

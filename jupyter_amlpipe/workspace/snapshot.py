@@ -190,6 +190,7 @@ class SnapshotStore:
     # Shared by every store object of the process: ws.snapshots builds a new one each time.
     _memory_index: ClassVar[dict[tuple[str, str], _Index]] = {}
     _memory_snapshots: ClassVar[dict[tuple[str, str], tuple[_Index, Snapshot]]] = {}
+    _index_ids: ClassVar[dict[tuple[str, str], str]] = {}  # the manifest id an index was saved with
     _spec_cache: ClassVar[dict[str, Any]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
@@ -234,14 +235,20 @@ class SnapshotStore:
             )
         unchanged = new_index == old_index and len(new_index) == len(files)  # every file known, none read
         remembered = self._memory_snapshots.get(key)
+        known_id = self._index_ids.get(key)
         if unchanged and remembered is not None and remembered[0] is old_index:
             snapshot = remembered[1]  # same files, same stats as last time in this process: same manifest
+        elif unchanged and known_id is not None and self.has(known_id):
+            # Same files, same stats as when the index was saved with this manifest id: no need to rebuild it.
+            snapshot = Snapshot(id=known_id, files=dict(sorted(files.items())), source_dir=source)
+            warning = size_warning(source, files)
+            snapshot = dataclasses.replace(snapshot, warning=warning) if warning else snapshot
         else:
             snapshot = self._store_manifest(files, source, new_index)
             warning = size_warning(source, files)
             snapshot = dataclasses.replace(snapshot, warning=warning) if warning else snapshot
-        if not unchanged:
-            self._save_index(key, new_index)
+        if not unchanged or known_id != snapshot.id:
+            self._save_index(key, new_index, snapshot.id)
         self._memory_snapshots[key] = (self._memory_index[key], snapshot)
         return snapshot
 
@@ -346,6 +353,8 @@ class SnapshotStore:
         try:
             raw = json.loads(self._index_path(key[1]).read_text(encoding="utf-8"))
             if raw.get("source_dir") == key[1]:
+                if isinstance(raw.get("snapshot_id"), str):
+                    self._index_ids[key] = raw["snapshot_id"]
                 index = {
                     rel: (int(v[0]), int(v[1]), int(v[2]), int(v[3]), str(v[4])) for rel, v in raw["entries"].items()
                 }
@@ -355,10 +364,12 @@ class SnapshotStore:
             self._memory_index[key] = index
         return index
 
-    def _save_index(self, key: tuple[str, str], index: _Index) -> None:
+    def _save_index(self, key: tuple[str, str], index: _Index, snapshot_id: str) -> None:
         with self._lock:
             self._memory_index[key] = index
-        data = json.dumps({"source_dir": key[1], "entries": index}, separators=(",", ":")).encode("utf-8")
+            self._index_ids[key] = snapshot_id
+        doc = {"source_dir": key[1], "entries": index, "snapshot_id": snapshot_id}
+        data = json.dumps(doc, separators=(",", ":")).encode("utf-8")
         with contextlib.suppress(OSError):  # the on-disk index is only a speed-up
             _write_atomic(self._index_path(key[1]), data)
 

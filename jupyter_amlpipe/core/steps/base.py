@@ -27,6 +27,15 @@ ValueResolver = Callable[[Any], Any]
 """Turns a PipelineParameter into its (JSON) value; leaves other values alone."""
 
 
+def show(item: Any) -> Any:
+    """An argument as the step's definition shows it: data and parameters by name, values as they are."""
+    if isinstance(item, PipelineParameter):
+        return {"parameter": item.name}
+    if is_data(item):
+        return {"data": data_name(item)}
+    return item if isinstance(item, (str, int, float, bool)) or item is None else repr(item)
+
+
 def capture(arguments: dict[str, Any]) -> dict[str, Any]:
     """The arguments a step class was built with (from its ``locals()``), to record and rebuild it."""
     out = {k: v for k, v in arguments.items() if k not in ("self", "__class__", "kwargs")}
@@ -175,14 +184,6 @@ class Step:
 
     def _definition(self) -> dict[str, Any]:
         """A JSON description of the step (recorded with each step run)."""
-
-        def show(item: Any) -> Any:
-            if isinstance(item, PipelineParameter):
-                return {"parameter": item.name}
-            if is_data(item):
-                return {"data": data_name(item)}
-            return item if isinstance(item, (str, int, float, bool)) or item is None else repr(item)
-
         return {
             "type": self.step_type,
             "name": self.name,

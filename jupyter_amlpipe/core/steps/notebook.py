@@ -104,6 +104,8 @@ class NotebookStep(Step):
             **super()._definition(),
             "notebook": self.notebook,
             "output_notebook_pipeline_data_name": self.output_notebook_pipeline_data_name,
+            "kernel_name": self.kernel_name,
+            "output_notebook": self.output_notebook,
         }
 
 

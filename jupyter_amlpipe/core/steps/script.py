@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jupyter_amlpipe.core.environment import Environment, RunConfiguration
-from jupyter_amlpipe.core.steps.base import Resolver, Step, ValueResolver, capture
+from jupyter_amlpipe.core.steps.base import Resolver, Step, ValueResolver, capture, show
 from jupyter_amlpipe.errors import DefinitionError
 
 
@@ -130,5 +130,5 @@ class CommandStep(Step):
         return {"type": "exec", "argv": self._resolve_arguments(list(self.command), resolve) + args}
 
     def _definition(self) -> dict[str, Any]:
-        shown = self.command if isinstance(self.command, str) else [repr(c) for c in self.command]
+        shown = self.command if isinstance(self.command, str) else [show(c) for c in self.command]
         return {**super()._definition(), "command": shown}
