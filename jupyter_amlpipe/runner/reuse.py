@@ -165,14 +165,18 @@ class ReuseKeys:
         ]
         if not earlier:
             return ["no earlier execution"]
-        best: list[str] | None = None
-        for record in earlier:
-            diff = explain(self.ws, sp.step, record["details"]["reuse"]["components"], components)
-            if best is None or len(diff) < len(best):
-                best = diff
-                if len(diff) <= 1:
+        best: tuple[int, dict[str, Any]] | None = None
+        for record in earlier:  # pick the closest by counting differences; file-level detail only for that one
+            old = record["details"]["reuse"]["components"]
+            count = len(explain(self.ws, sp.step, old, components, files=False))
+            if best is None or count < best[0]:
+                best = (count, old)
+                if count <= 1:
                     break
-        return best or ["the earlier execution's outputs are no longer available"]
+        assert best is not None
+        return explain(self.ws, sp.step, best[1], components) or [
+            "the earlier execution's outputs are no longer available"
+        ]
 
 
 def _mode(item: Any) -> str:
@@ -195,11 +199,14 @@ def _show(value: Any) -> str:
     return json.dumps(value, default=str) if not isinstance(value, str) else value
 
 
-def explain(ws: Any, step: Any, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """The differences between two sets of reuse components, in plain words."""
+def explain(ws: Any, step: Any, old: dict[str, Any], new: dict[str, Any], files: bool = True) -> list[str]:
+    """The differences between two sets of reuse components, in plain words (``files``: name each file)."""
     reasons: list[str] = []
     if old.get("snapshot") != new.get("snapshot"):
-        reasons.extend(_snapshot_reasons(ws, step, old.get("snapshot"), new.get("snapshot")))
+        if files:
+            reasons.extend(_snapshot_reasons(ws, step, old.get("snapshot"), new.get("snapshot")))
+        else:
+            reasons.append("source directory changed")
     for name in sorted(set(old.get("parameters", {})) | set(new.get("parameters", {}))):
         a, b = old.get("parameters", {}).get(name), new.get("parameters", {}).get(name)
         if a != b:
