@@ -141,7 +141,7 @@ class _Walk:
 
     def _folder(self, path: str, prefix: str, ancestors: tuple[str, ...]) -> None:
         with os.scandir(path) as it:
-            entries = sorted(it, key=lambda e: e.name)
+            entries = list(it)  # the manifest is sorted; walking order does not matter
         for entry in entries:
             rel = prefix + entry.name
             if entry.is_symlink():
@@ -191,6 +191,7 @@ class SnapshotStore:
     _memory_index: ClassVar[dict[tuple[str, str], _Index]] = {}
     _memory_snapshots: ClassVar[dict[tuple[str, str], tuple[_Index, Snapshot]]] = {}
     _index_ids: ClassVar[dict[tuple[str, str], str]] = {}  # the manifest id an index was saved with
+    _index_warnings: ClassVar[dict[tuple[str, str], str | None]] = {}  # and that snapshot's size warning
     _spec_cache: ClassVar[dict[str, Any]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
@@ -240,15 +241,15 @@ class SnapshotStore:
             snapshot = remembered[1]  # same files, same stats as last time in this process: same manifest
         elif unchanged and known_id is not None and self.has(known_id):
             # Same files, same stats as when the index was saved with this manifest id: no need to rebuild it.
-            snapshot = Snapshot(id=known_id, files=dict(sorted(files.items())), source_dir=source)
-            warning = size_warning(source, files)
-            snapshot = dataclasses.replace(snapshot, warning=warning) if warning else snapshot
+            known = key in self._index_warnings
+            warning = self._index_warnings[key] if known else size_warning(source, files)
+            snapshot = Snapshot(id=known_id, files=dict(sorted(files.items())), source_dir=source, warning=warning)
         else:
             snapshot = self._store_manifest(files, source, new_index)
             warning = size_warning(source, files)
             snapshot = dataclasses.replace(snapshot, warning=warning) if warning else snapshot
-        if not unchanged or known_id != snapshot.id:
-            self._save_index(key, new_index, snapshot.id)
+        if not unchanged or known_id != snapshot.id or key not in self._index_warnings:
+            self._save_index(key, new_index, snapshot.id, snapshot.warning)
         self._memory_snapshots[key] = (self._memory_index[key], snapshot)
         return snapshot
 
@@ -355,20 +356,21 @@ class SnapshotStore:
             if raw.get("source_dir") == key[1]:
                 if isinstance(raw.get("snapshot_id"), str):
                     self._index_ids[key] = raw["snapshot_id"]
-                index = {
-                    rel: (int(v[0]), int(v[1]), int(v[2]), int(v[3]), str(v[4])) for rel, v in raw["entries"].items()
-                }
+                    if "warning" in raw:
+                        self._index_warnings[key] = raw["warning"]
+                index = {rel: tuple(v) for rel, v in raw["entries"].items() if len(v) == 5}
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             index = {}  # no index yet, or a damaged one: files are read again
         with self._lock:
             self._memory_index[key] = index
         return index
 
-    def _save_index(self, key: tuple[str, str], index: _Index, snapshot_id: str) -> None:
+    def _save_index(self, key: tuple[str, str], index: _Index, snapshot_id: str, warning: str | None) -> None:
         with self._lock:
             self._memory_index[key] = index
             self._index_ids[key] = snapshot_id
-        doc = {"source_dir": key[1], "entries": index, "snapshot_id": snapshot_id}
+            self._index_warnings[key] = warning
+        doc = {"source_dir": key[1], "entries": index, "snapshot_id": snapshot_id, "warning": warning}
         data = json.dumps(doc, separators=(",", ":")).encode("utf-8")
         with contextlib.suppress(OSError):  # the on-disk index is only a speed-up
             _write_atomic(self._index_path(key[1]), data)

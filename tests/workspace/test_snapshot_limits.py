@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +83,21 @@ def test_submit_warns_once_per_source_directory_and_runs(workspace: Any, tmp_pat
     assert about_size[0].filename == __file__  # it names the line that submitted
     assert status == "Finished"
     assert run.find_step_run("second")[0].get_stdout_log().strip() == "2001 rows"
+
+
+def test_the_warning_stays_when_an_unchanged_tree_is_taken_again(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    many_files(src / "cache", MAX_FILES + 1)
+    old = time.time() - 60  # older than the racy window, so the index trusts every file
+    for path in (src / "cache").iterdir():
+        os.utime(path, (old, old))
+    store = SnapshotStore(tmp_path / "snapshots")
+    first = store.take(src)
+    assert first.warning is not None
+    assert store.take(src).warning == first.warning  # same process: remembered snapshot
+    SnapshotStore._memory_index.clear()  # as in a new process: the index and its warning come from disk
+    SnapshotStore._memory_snapshots.clear()
+    SnapshotStore._index_ids.clear()
+    SnapshotStore._index_warnings.clear()
+    again = SnapshotStore(tmp_path / "snapshots").take(src)
+    assert again.id == first.id and again.warning == first.warning

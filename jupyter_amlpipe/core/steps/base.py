@@ -33,6 +33,8 @@ def show(item: Any) -> Any:
         return {"parameter": item.name}
     if is_data(item):
         return {"data": data_name(item)}
+    if isinstance(item, os.PathLike):  # as the step process sees it, and as a recorded (resumed) pipeline holds it
+        return os.fspath(item)
     return item if isinstance(item, (str, int, float, bool)) or item is None else repr(item)
 
 
