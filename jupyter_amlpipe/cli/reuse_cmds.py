@@ -111,13 +111,9 @@ def resume(session: Session, run_id: str, no_wait: bool, quiet: bool, report_fd:
         quiet = True
     if not quiet:
         click.echo(f"Resuming run {run.id} as run {new.id}: steps that finished are reused.")
-    try:
-        status = new.wait_for_completion(show_output=not quiet, raise_on_error=True)
-    except KeyboardInterrupt:  # Ctrl-C: the run lives in this process, so it is canceled, not orphaned
-        new.cancel()
-        status = new.wait_for_completion(show_output=False, raise_on_error=False)
-        click.echo(f"Run {new.id} {status}.", err=True)
-    click.get_current_context().exit(exit_codes.for_status(status))
+    from jupyter_amlpipe.cli.submit import wait_and_exit
+
+    wait_and_exit(new, quiet)
 
 
 def _resume_in_background(workspace_path: str, run_id: str, quiet: bool) -> None:

@@ -80,6 +80,11 @@ def submit(
     if report_fd is not None:
         detach.report(report_fd, run.id)
         quiet = True
+    wait_and_exit(run, quiet)
+
+
+def wait_and_exit(run: Any, quiet: bool) -> None:
+    """Follow a run that lives in this process to its end, then exit with its status's code."""
     try:
         status = run.wait_for_completion(show_output=not quiet, raise_on_error=True)
     except KeyboardInterrupt:  # Ctrl-C: the run lives in this process, so it is canceled, not orphaned
