@@ -16,7 +16,7 @@ import hashlib
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from jupyter_amlpipe.errors import LookupFailed
 
@@ -50,7 +50,15 @@ def _walk(root: str) -> list[tuple[str, str, os.stat_result]]:
 
 
 class ContentDigests:
-    """Computes digests of local paths, reusing what the workspace's stat cache knows."""
+    """Computes digests of local paths, reusing what the workspace's stat cache knows.
+
+    Entries this process has seen are also kept in memory, so a warm process
+    asks the database only about files it has not met. A memory entry can only
+    be stale in a harmless way: its stat fields no longer match, and the file
+    is read again.
+    """
+
+    _memory: ClassVar[dict[str, tuple[int, int, int, int, str]]] = {}
 
     def __init__(self, store: Any) -> None:
         self.store = store
@@ -71,7 +79,10 @@ class ContentDigests:
         raise LookupFailed(f"Cannot hash {root}: no such file or folder.", path=root)
 
     def _shas(self, files: list[tuple[str, str, os.stat_result]], prefix: str) -> dict[str, str]:
-        cached = self.store.cached_digests(prefix) if files else {}
+        memory = self._memory
+        cached: dict[str, tuple[int, int, int, int, str]] = memory
+        if any(full not in memory for _, full, _ in files):
+            cached = {**self.store.cached_digests(prefix), **memory}
         now = time.time_ns()
         out: dict[str, str] = {}
         fresh: list[tuple[str, int, int, int, int, str]] = []
@@ -85,4 +96,12 @@ class ContentDigests:
             if st.st_mtime_ns < now - RACY_NS:
                 fresh.append((full, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, sha))
         self.store.put_digests(fresh)
+        if len(memory) > 200_000:
+            memory.clear()
+        for _, full, _st in files:
+            entry = cached.get(full)
+            if entry is not None and full in out and entry[4] == out[full]:
+                memory[full] = entry
+        for full, size, mtime, ino, ctime, sha in fresh:
+            memory[full] = (size, mtime, ino, ctime, sha)
         return out
