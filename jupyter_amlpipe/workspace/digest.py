@@ -58,10 +58,11 @@ class ContentDigests:
     is read again.
     """
 
-    _memory: ClassVar[dict[str, tuple[int, int, int, int, str]]] = {}
+    _memories: ClassVar[dict[str, dict[str, tuple[int, int, int, int, str]]]] = {}  # per workspace database
 
     def __init__(self, store: Any) -> None:
         self.store = store
+        self._memory = self._memories.setdefault(str(getattr(store, "path", id(store))), {})
 
     def digest(self, path: Path | str) -> str:
         """The content digest of a file or folder (``"file:<sha>"`` / ``"folder:<sha>"``)."""
