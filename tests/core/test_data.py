@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,30 +11,21 @@ from jupyter_amlpipe import (
     DataPath,
     DataPathComputeBinding,
     DataReference,
-    Experiment,
-    Pipeline,
     PipelineData,
     PipelineParameter,
 )
 from jupyter_amlpipe.errors import DefinitionError
 from jupyter_amlpipe.steps import PythonScriptStep
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+from . import make_source, run_steps
 
 
 def _source(tmp_path: Path, *names: str) -> Path:
-    """A source directory holding copies of the named assets."""
-    src = tmp_path / "src"
-    src.mkdir(exist_ok=True)
-    for name in names:
-        shutil.copy(ASSETS / name, src / name)
-    return src
+    return make_source(tmp_path, *names)
 
 
 def _run(ws: Any, steps: list[Any], **submit: Any) -> Any:
-    run = Experiment(ws, "data").submit(Pipeline(workspace=ws, steps=steps), **submit)
-    run.wait_for_completion(show_output=False, timeout_seconds=120, raise_on_error=False)
-    return run
+    return run_steps(ws, steps, "data", **submit)
 
 
 def _upload(ws: Any, tmp_path: Path, rel: str, text: str) -> None:
