@@ -39,7 +39,7 @@ class Experiment:
     ) -> PipelineRun:
         """Start a run of ``config`` (a Pipeline) and return its PipelineRun at once."""
         from jupyter_amlpipe.runner.engine import PipelineRunner
-        from jupyter_amlpipe.runner.plan import make_plan, records
+        from jupyter_amlpipe.runner.plan import make_plan, record_pipeline, records
 
         if not isinstance(config, Pipeline):
             submit = getattr(config, "_submit", None)
@@ -62,6 +62,7 @@ class Experiment:
             runner_start=liveness.start_token(os.getpid()),
             tags=dict(tags or {}),
         )
+        record_pipeline(plan)
         self.workspace._store.insert_runs(recs)
         runner = PipelineRunner(plan)
         runner.start()

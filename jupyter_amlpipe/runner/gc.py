@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_amlpipe.errors import AmlpipeError, DefinitionError, LookupFailed
+from jupyter_amlpipe.runner.plan import recorded_pipeline
 from jupyter_amlpipe.runner.runs import TERMINAL, reconcile
 from jupyter_amlpipe.workspace.snapshot import format_size
 
@@ -167,7 +168,7 @@ def collect_garbage(ws: Any, keep_last: int | None = None, dry_run: bool = False
     report.reuse_entries = len(entries)
     if not dry_run:
         store.delete_reuse_entries(sorted(entries))  # first: no new submission can pick these results now
-        rescued = _in_progress_needs(store, scan)[0] & set(doomed)
+        rescued = _in_progress_needs(ws, scan)[0] & set(doomed)
         scan.needed |= rescued
         doomed = [s for s in doomed if s not in rescued]
 
@@ -197,6 +198,7 @@ def collect_garbage(ws: Any, keep_last: int | None = None, dry_run: bool = False
 def _scan(ws: Any, keep_last: int | None) -> _Scan:
     store = ws._store
     pipelines = {}
+    store = ws._store
     for record in store.list_runs(None, "pipeline"):  # newest first
         if record["status"] not in TERMINAL:
             record = reconcile(ws, record)  # a run whose process died is Failed now
@@ -220,14 +222,15 @@ def _scan(ws: Any, keep_last: int | None) -> _Scan:
     return _Scan(pipelines, steps, kept, needed)
 
 
-def _in_progress_needs(store: Any, scan: _Scan) -> tuple[set[str], set[str]]:
+def _in_progress_needs(ws: Any, scan: _Scan) -> tuple[set[str], set[str]]:
     """Step runs and snapshots that runs in progress (or submitted since the scan) use now."""
     steps: set[str] = set()
     snapshots: set[str] = set()
+    store = ws._store
     for record in store.list_runs(None, "pipeline"):
         if record["status"] in TERMINAL and record["id"] in scan.pipelines:
             continue
-        snapshots |= _pipeline_snapshots(record)
+        snapshots |= _pipeline_snapshots(ws, record)
         for child in store.child_runs(record["id"]):
             steps.add(child["id"])
             if child["details"].get("reused_from"):
@@ -237,9 +240,9 @@ def _in_progress_needs(store: Any, scan: _Scan) -> tuple[set[str], set[str]]:
     return steps, snapshots
 
 
-def _pipeline_snapshots(record: dict[str, Any]) -> set[str]:
+def _pipeline_snapshots(ws: Any, record: dict[str, Any]) -> set[str]:
     """The snapshot ids a pipeline run's recorded pipeline names (what a resume would run)."""
-    doc = record["details"].get("pipeline") or {}
+    doc = recorded_pipeline(ws, record["id"]) or {}
     return {s["snapshot_id"] for s in doc.get("steps", []) if isinstance(s, dict) and s.get("snapshot_id")}
 
 
@@ -399,11 +402,11 @@ def _sweep_snapshots(ws: Any, scan: _Scan, started: float, space: _Space, report
     keep |= {i for s in scan.needed if (i := scan.steps[s]["details"].get("snapshot_id"))}
     resumable = {p for p in scan.holders() if scan.pipelines[p]["status"] in ("Failed", "Canceled")}
     for run_id in scan.kept | resumable:  # a resume runs the snapshots its recorded pipeline names
-        keep |= _pipeline_snapshots(scan.pipelines[run_id])
+        keep |= _pipeline_snapshots(ws, scan.pipelines[run_id])
     if report.dry_run:
         listed = _manifest_ids(manifests_dir)
     else:
-        keep |= _in_progress_needs(ws._store, scan)[1]
+        keep |= _in_progress_needs(ws, scan)[1]
         listed = _manifest_ids(manifests_dir, before=started)
     for snapshot_id in sorted(listed - keep):
         if _remove(snapshots.manifest_path(snapshot_id), "snapshots", space, report):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import sys
 import warnings
@@ -195,7 +196,6 @@ def records(plan: Plan) -> list[dict[str, Any]]:
             "parameters": params,
             "steps": len(plan.steps),
             "description": plan.pipeline.description,
-            "pipeline": _recorded_pipeline(plan),
         },
     }
     out = [root]
@@ -226,15 +226,33 @@ def records(plan: Plan) -> list[dict[str, Any]]:
     return out
 
 
-def _recorded_pipeline(plan: Plan) -> dict[str, Any] | None:
-    """The pipeline as JSON, so the run can be resumed from any process (or why it cannot be)."""
+RECORDED_PIPELINE = ".pipeline.json"  # in the pipeline run's folder; kept out of the run record, read rarely
+
+
+def record_pipeline(plan: Plan) -> None:
+    """Write the pipeline as JSON next to the run, so it can be resumed from any process (or why it cannot be)."""
     from jupyter_amlpipe.core.serialize import pipeline_to_dict
 
     try:
         snapshots = {sp.index: sp.snapshot_id for sp in plan.steps}
-        return pipeline_to_dict(plan.pipeline, snapshots, plan.parameters)
+        doc: dict[str, Any] = pipeline_to_dict(plan.pipeline, snapshots, plan.parameters)
     except DefinitionError as exc:
-        return {"unrecordable": exc.message}
+        doc = {"unrecordable": exc.message}
+    folder = Path(plan.workspace.run_dir(plan.root_id))
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f"{RECORDED_PIPELINE}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
+    os.replace(tmp, folder / RECORDED_PIPELINE)
+
+
+def recorded_pipeline(workspace: Any, run_id: str) -> dict[str, Any] | None:
+    """The pipeline a run recorded at submit, or None when it has none."""
+    path = Path(workspace.run_dir(run_id)) / RECORDED_PIPELINE
+    try:
+        doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc
 
 
 def _describe_data(value: Any) -> dict[str, Any]:

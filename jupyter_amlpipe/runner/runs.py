@@ -489,7 +489,9 @@ class PipelineRun(_RecordRun):
             raise DefinitionError(
                 f"Run {self.id} is {rec['status']}: only a Failed or Canceled run can be resumed.", run_id=self.id
             )
-        doc = rec["details"].get("pipeline")
+        from jupyter_amlpipe.runner.plan import recorded_pipeline
+
+        doc = recorded_pipeline(self.workspace, self.id)
         if not doc or "unrecordable" in doc:
             why = (doc or {}).get("unrecordable", "its definition was not recorded")
             raise ExecutionError(f"Run {self.id} cannot be resumed: {why}. Submit the pipeline again.", run_id=self.id)
