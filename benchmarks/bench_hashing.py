@@ -9,7 +9,8 @@ The data: 10,000 files of random bytes (``os.urandom``) totalling 1 GB, in
   folder (which also writes a copy), all in MB/s. Nothing is
   dropped from the page cache: the files were just written, so both read
   from memory.
-- ``take`` again with nothing changed: in the same process (the index in
+- ``take`` again with nothing changed (after ``sync``, so the disk is not
+  still writing the copies of the first part): in the same process (the index in
   memory) and in a new process (the index read from disk; the process's
   start-up not counted).
 - ``ContentDigests.digest`` (how a DataReference input's content is hashed)
@@ -139,12 +140,28 @@ def main() -> int:
             return elapsed
 
         cat = f"find {shlex.quote(str(data))} -type f -print0 | xargs -0 cat > /dev/null"
+        one_file = root / "concatenated"
+        cat_to_file = f"find {shlex.quote(str(data))} -type f -print0 | xargs -0 cat > {shlex.quote(str(one_file))}"
+
+        def concatenate() -> float:
+            elapsed = time_shell(cat_to_file)
+            one_file.unlink()
+            return elapsed
+
         first = interleaved(
-            {"cat": lambda: time_shell(cat), "copy": copy, "take": take_first, "digest": digest_first},
+            {
+                "cat": lambda: time_shell(cat),
+                "concat": concatenate,
+                "copy": copy,
+                "take": take_first,
+                "digest": digest_first,
+            },
             args.repeat,
             warmup=not args.quick,
         )
-        objects = sum(1 for p in (stores[-1].root / "objects").rglob("*") if p.is_file())
+        stored = stores[-1].objects
+        os.sync()  # let the disk finish writing the copies above, so they do not slow the samples below
+        objects = sum(len(pack.objects) for pack in stored.packs()) + sum(1 for _ in stored.loose())
 
         def take_again() -> float:
             start = time.perf_counter()
@@ -177,7 +194,7 @@ def main() -> int:
                 f"expected one snapshot id, one digest and {files} objects; got {ids}, {digests}, {objects}"
             )
 
-    t_cat, t_copy = median(first["cat"]), median(first["copy"])
+    t_cat, t_copy, t_concat = median(first["cat"]), median(first["copy"]), median(first["concat"])
     t_take, t_digest = median(first["take"]), median(first["digest"])
     mb = size / MB
     print("  first time (both sides read from the page cache: the files were just written, nothing is dropped):")
@@ -186,11 +203,15 @@ def main() -> int:
         f"{fmt_samples(first['cat'])}"
     )
     print(
-        f"    cp -r of the folder (reads the files and writes a copy, like the store's objects): "
+        f"    cat of the files into one new file (reads them and writes their bytes once, like a pack): "
+        f"{mb / t_concat:,.0f} MB/s, {t_concat:.3f} s {fmt_samples(first['concat'])}"
+    )
+    print(
+        f"    cp -r of the folder (reads the files and writes a copy of each): "
         f"{mb / t_copy:,.0f} MB/s, {t_copy:.3f} s {fmt_samples(first['copy'])}"
     )
     print(
-        f"    SnapshotStore.take, new store (read, hash, copy into objects/): {mb / t_take:,.0f} MB/s, "
+        f"    SnapshotStore.take, new store (read, hash, append to packs): {mb / t_take:,.0f} MB/s, "
         f"{t_take:.3f} s {fmt_samples(first['take'])}"
     )
     print(
@@ -206,6 +227,7 @@ def main() -> int:
         print(f"    {what}: {median(again[name]) * 1000:.1f} ms {fmt_samples(again[name], 1000)}")
     print(f"  check: every take gave the same snapshot id, every digest the same digest; {objects:,} objects stored")
     ratio_line("snapshot take first time / cat", t_take, t_cat, "cat")
+    ratio_line("snapshot take first time / cat into one file", t_take, t_concat, "cat > file")
     ratio_line("snapshot take first time / cp -r", t_take, t_copy, "cp -r")
     ratio_line("content digest first time / cat", t_digest, t_cat, "cat")
     for name, what in (

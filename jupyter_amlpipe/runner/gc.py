@@ -111,7 +111,7 @@ class _Space:
         entry[2] += 1
         entry[3] = what
 
-    def add_remote(self, what: str, size: int) -> None:
+    def add_size(self, what: str, size: int) -> None:
         self._remote[what] = self._remote.get(what, 0) + size
 
     def totals(self) -> dict[str, int]:
@@ -309,7 +309,7 @@ def _remove_output(ws: Any, name: str, step_id: str, space: _Space, dry_run: boo
     if not fs.exists(full):
         return
     with contextlib.suppress(Exception):  # the size is only for the report
-        space.add_remote("outputs", int(fs.du(full, total=True)))
+        space.add_size("outputs", int(fs.du(full, total=True)))
     if not dry_run:
         fs.rm(full, recursive=True)
 
@@ -395,7 +395,6 @@ def _sweep_snapshots(ws: Any, scan: _Scan, started: float, space: _Space, report
     """Delete manifests no kept run names, then the stored files no remaining manifest lists."""
     snapshots = ws.snapshots
     manifests_dir = snapshots.root / "manifests"
-    objects_dir = snapshots.root / "objects"
     if not manifests_dir.is_dir():
         return
     keep = _published_snapshot_ids(ws)
@@ -418,16 +417,35 @@ def _sweep_snapshots(ws: Any, scan: _Scan, started: float, space: _Space, report
             wanted |= {entry.sha256 for entry in snapshots.load(snapshot_id).files.values()}
         except AmlpipeError:
             continue
-    if not objects_dir.is_dir():
-        return
-    for shard in sorted(objects_dir.iterdir()):
-        if not shard.is_dir():
+    _sweep_objects(snapshots.objects, wanted, started, space, report)
+
+
+def _sweep_objects(objects: Any, wanted: set[str], started: float, space: _Space, report: GcReport) -> None:
+    """Delete loose objects and packs no kept manifest lists; rewrite packs that are mostly unwanted."""
+    for sha, path in objects.loose():
+        if sha not in wanted and _remove(path, "snapshots", space, report):
+            report.objects += 1
+    for pack in objects.packs():
+        with contextlib.suppress(OSError):
+            if pack.index_path.stat().st_mtime >= started:
+                continue  # written by a snapshot taken since gc started: its manifest may not exist yet
+        live = wanted & pack.objects.keys()
+        dead = len(pack.objects) - len(live)
+        if not live:
+            _remove(pack.index_path, "snapshots", space, report)
+            if _remove(pack.pack_path, "snapshots", space, report):
+                report.objects += dead
             continue
-        for obj in sorted(shard.iterdir()):
-            if obj.name.startswith(".") or obj.name in wanted:  # ".tmp-*": being written right now
-                continue
-            if _remove(obj, "snapshots", space, report):
-                report.objects += 1
+        live_bytes = sum(pack.objects[sha][1] for sha in live)
+        if live_bytes * 2 >= pack.size:
+            continue  # mostly wanted: rewriting it would cost more than it frees
+        space.add_size("snapshots", pack.size - live_bytes)
+        report.objects += dead
+        if not report.dry_run:
+            try:
+                objects.repack(pack, live)
+            except OSError as exc:
+                report.problems.append(f"Could not rewrite snapshot pack {str(pack.pack_path)!r}: {exc}.")
 
 
 def _manifest_ids(folder: Path, before: float | None = None) -> set[str]:

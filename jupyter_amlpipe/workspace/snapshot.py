@@ -2,7 +2,8 @@
 
 A snapshot is a manifest ``{relpath: {"sha256", "size", "mode"}}`` of the files
 of a source directory, minus ignored ones. File contents are stored once per
-content under ``<root>/objects/<sha[:2]>/<sha>``; the manifest is stored as
+content (:class:`~jupyter_amlpipe.workspace.objects.ObjectStore`: small files
+appended to pack files, large ones as files of their own); the manifest is stored as
 canonical JSON under ``<root>/manifests/<id>.json``, where ``id`` is the sha256
 of that JSON. The id therefore changes exactly when a kept file's path, bytes
 or executable bit changes, and serves as the code part of a step's reuse key.
@@ -33,9 +34,7 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import stat
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from jupyter_amlpipe.errors import AmlpipeError, DefinitionError, LookupFailed
+from jupyter_amlpipe.workspace.objects import PACK_MAX_OBJECT, Batch, ObjectStore, write_atomic
 from jupyter_amlpipe.workspace.paths import is_within, safe_join_path
 from jupyter_amlpipe.workspace.snapshot_limits import MAX_BYTES, MAX_FILES, format_size, size_warning
 
@@ -51,7 +51,6 @@ __all__ = ["ALWAYS_EXCLUDED", "MAX_BYTES", "MAX_FILES", "FileEntry", "Snapshot",
 ALWAYS_EXCLUDED = frozenset({".git", "__pycache__", ".ipynb_checkpoints"})
 IGNORE_FILES = (".amlignore", ".gitignore")
 RACY_NS = 2_000_000_000  # files younger than this are re-read next time
-_SMALL_FILE = 4 * 1024 * 1024  # read in one go below this size
 _CHUNK = 1024 * 1024
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 # Azure ML v1's snapshot limits: over them take() attaches a warning (Snapshot.warning) and still works.
@@ -105,20 +104,6 @@ def _normalized_mode(st_mode: int) -> int:
 def _is_workspace(folder: str) -> bool:
     """A workspace folder (``workspace.json`` + ``amlpipe.db``): its database and runs are never code."""
     return os.path.isfile(os.path.join(folder, "workspace.json")) and os.path.exists(os.path.join(folder, "amlpipe.db"))
-
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` through a temporary file in the same folder."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class _Walk:
@@ -197,11 +182,12 @@ class SnapshotStore:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+        self.objects = ObjectStore(self.root)
 
     # -- layout --------------------------------------------------------------
-    def object_path(self, sha256: str) -> Path:
-        """Where the object with this content hash lives."""
-        return self.root / "objects" / sha256[:2] / sha256
+    def has_object(self, sha256: str) -> bool:
+        """Whether the contents with this sha256 are stored."""
+        return self.objects.has(sha256)
 
     def manifest_path(self, snapshot_id: str) -> Path:
         """Where the manifest of this snapshot lives."""
@@ -230,10 +216,11 @@ class SnapshotStore:
         old_index = self._load_index(key)
         new_index: _Index = {}
         files: dict[str, FileEntry] = {}
-        for rel, path, st in _Walk(source, self._ignore_spec(source)).run():
-            files[rel] = FileEntry(
-                self._file_sha(path, rel, st, old_index, new_index, started), st.st_size, _normalized_mode(st.st_mode)
-            )
+        walked = _Walk(source, self._ignore_spec(source)).run()
+        with self.objects.batch() as batch:  # new objects are published before any manifest names them
+            for rel, path, st in walked:
+                sha = self._file_sha(path, rel, st, old_index, new_index, started, batch)
+                files[rel] = FileEntry(sha, st.st_size, _normalized_mode(st.st_mode))
         unchanged = new_index == old_index and len(new_index) == len(files)  # every file known, none read
         remembered = self._memory_snapshots.get(key)
         known_id = self._index_ids.get(key)
@@ -253,58 +240,38 @@ class SnapshotStore:
         self._memory_snapshots[key] = (self._memory_index[key], snapshot)
         return snapshot
 
-    def _file_sha(self, path: str, rel: str, st: os.stat_result, old: _Index, new: _Index, started: int) -> str:
+    def _file_sha(
+        self, path: str, rel: str, st: os.stat_result, old: _Index, new: _Index, started: int, batch: Batch
+    ) -> str:
         """The sha256 of one file: from the index when size, mtime, inode and ctime match, else read."""
         cached = old.get(rel)
         if cached is not None and cached[:4] == (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns):
             new[rel] = cached  # its object is checked in take() unless the manifest is already stored
             return cached[4]
-        sha = self._digest_and_store(path)
+        sha = self._digest_and_store(path, batch)
         if st.st_mtime_ns < started - RACY_NS:
             new[rel] = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, sha)
         return sha
 
-    def _digest_and_store(self, path: str) -> str:
+    def _digest_and_store(self, path: str, batch: Batch) -> str:
         """Read one file, store its object if absent, return its sha256.
 
         This is the only place file contents are read while taking a snapshot.
         """
         with open(path, "rb") as handle:
-            data = handle.read(_SMALL_FILE + 1)
-            if len(data) <= _SMALL_FILE:
+            small = os.fstat(handle.fileno()).st_size <= PACK_MAX_OBJECT
+            data = handle.read() if small else handle.read(_CHUNK)  # read(n) would allocate n bytes first
+            if small:
                 sha = hashlib.sha256(data).hexdigest()
-                target = self.object_path(sha)
-                if not target.exists():
-                    _write_atomic(target, data)
+                batch.add(sha, data)
                 return sha
             digest = hashlib.sha256(data)
             for chunk in iter(lambda: handle.read(_CHUNK), b""):
                 digest.update(chunk)
         sha = digest.hexdigest()
-        if not self.object_path(sha).exists():
-            self._copy_large(path, sha)
+        if not batch.has(sha):
+            self.objects.add_loose(path, sha)
         return sha
-
-    def _copy_large(self, path: str, sha: str) -> None:
-        """Copy a large file into the object store, checking it did not change since it was hashed."""
-        target = self.object_path(sha)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            digest = hashlib.sha256()
-            with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
-                for chunk in iter(lambda: src.read(_CHUNK), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
-            if digest.hexdigest() != sha:
-                raise AmlpipeError(
-                    f"File {path!r} changed while it was being snapshotted. Stop whatever writes it, then submit again.",
-                    path=path,
-                )
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
 
     def _store_manifest(
         self, files: dict[str, FileEntry], source: Path | None, index: _Index | None = None
@@ -317,10 +284,11 @@ class SnapshotStore:
             # A stored manifest's objects are all stored (gc drops manifests before objects); a new one's
             # objects known only from the index are checked, and stored again from the source if gone.
             if source is not None:
-                for rel, entry in files.items():
-                    if not self.object_path(entry.sha256).exists():
-                        self._digest_and_store(str(source / rel))
-            _write_atomic(target, data)
+                with self.objects.batch() as batch:
+                    for rel, entry in files.items():
+                        if not batch.has(entry.sha256, entry.size):
+                            self._digest_and_store(str(source / rel), batch)
+            write_atomic(target, data)
         return Snapshot(id=snapshot_id, files=dict(sorted(files.items())), source_dir=source)
 
     # -- ignore rules ------------------------------------------------------------
@@ -373,7 +341,7 @@ class SnapshotStore:
         doc = {"source_dir": key[1], "entries": index, "snapshot_id": snapshot_id, "warning": warning}
         data = json.dumps(doc, separators=(",", ":")).encode("utf-8")
         with contextlib.suppress(OSError):  # the on-disk index is only a speed-up
-            _write_atomic(self._index_path(key[1]), data)
+            write_atomic(self._index_path(key[1]), data)
 
     # -- reading back -------------------------------------------------------------
     def has(self, snapshot_id: str) -> bool:
@@ -414,28 +382,22 @@ class SnapshotStore:
         target_root = Path(dest)
         target_root.mkdir(parents=True, exist_ok=True)
         made: set[Path] = {target_root}
-        for rel, entry in snap.files.items():
-            target = safe_join_path(target_root, rel, f"snapshot {snap.id[:12]}")
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            self._copy_object(entry, rel, target)
+        with self.objects.reader() as reader:
+            for rel, entry in snap.files.items():
+                target = safe_join_path(target_root, rel, f"snapshot {snap.id[:12]}")
+                if target.parent not in made:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    made.add(target.parent)
+                if target.is_symlink() or target.exists():
+                    target.unlink()
+                try:
+                    reader.copy_to(entry.sha256, entry.size, target)
+                except AmlpipeError:
+                    raise AmlpipeError(
+                        f"The snapshot object of {rel!r} ({entry.sha256[:12]}) is missing or damaged in "
+                        f"{str(self.root)!r}. Take the snapshot again (submit the pipeline again).",
+                        path=rel,
+                        sha256=entry.sha256,
+                    ) from None
+                os.chmod(target, stat.S_IMODE(entry.mode))
         return target_root
-
-    def _copy_object(self, entry: FileEntry, rel: str, target: Path) -> None:
-        source = self.object_path(entry.sha256)
-        try:
-            size = source.stat().st_size
-        except FileNotFoundError:
-            size = -1
-        if size != entry.size:
-            raise AmlpipeError(
-                f"The snapshot object of {rel!r} ({entry.sha256[:12]}) is missing or damaged in "
-                f"{str(self.root)!r}. Take the snapshot again (submit the pipeline again).",
-                path=rel,
-                sha256=entry.sha256,
-            )
-        if target.is_symlink() or target.exists():
-            target.unlink()
-        shutil.copyfile(source, target)
-        os.chmod(target, stat.S_IMODE(entry.mode))

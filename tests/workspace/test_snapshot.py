@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import time
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_amlpipe.errors import DefinitionError, LookupFailed
+from jupyter_amlpipe.errors import AmlpipeError, DefinitionError, LookupFailed
+from jupyter_amlpipe.workspace.objects import PACK_MAX_OBJECT, Batch
 from jupyter_amlpipe.workspace.snapshot import RACY_NS, Snapshot, SnapshotStore
 
 
@@ -36,9 +38,9 @@ class CountingStore(SnapshotStore):
         super().__init__(root)
         self.reads: list[str] = []
 
-    def _digest_and_store(self, path: str) -> str:
+    def _digest_and_store(self, path: str, batch: Batch) -> str:
         self.reads.append(os.path.basename(path))
-        return super()._digest_and_store(path)
+        return super()._digest_and_store(path, batch)
 
 
 @pytest.fixture
@@ -155,11 +157,29 @@ def test_materialize_reproduces_files_and_modes(store: SnapshotStore, tmp_path: 
 
 
 def test_objects_are_stored_once_and_no_temporary_files_remain(store: SnapshotStore, tmp_path: Path) -> None:
-    snap = store.take(_tree(tmp_path / "src", {"a.txt": "same", "b.txt": "same", "c.txt": "other"}))
-    objects = sorted(p for p in (store.root / "objects").rglob("*") if p.is_file())
-    assert [p.name for p in objects] == sorted({e.sha256 for e in snap.files.values()})
-    assert all(p.parent.name == p.name[:2] for p in objects)
+    big = os.urandom(PACK_MAX_OBJECT + 1)
+    src = _tree(tmp_path / "src", {"a.txt": "same", "b.txt": "same", "c.txt": "other"})
+    (src / "big.bin").write_bytes(big)
+    snap = store.take(src)
+    store.take(src)  # nothing new: no second pack
+    packs = store.objects.packs()
+    assert len(packs) == 1
+    small = {snap.files[n].sha256 for n in ("a.txt", "b.txt", "c.txt")}
+    assert set(packs[0].objects) == small and packs[0].size == len("same") + len("other")
+    assert [sha for sha, _ in store.objects.loose()] == [hashlib.sha256(big).hexdigest()]
+    leftovers = [p.name for p in store.root.rglob(".tmp-*")]
+    assert leftovers == []
     assert store.manifest_path(snap.id).is_file()
+    out = SnapshotStore(store.root).materialize(snap.id, tmp_path / "out")
+    assert (out / "big.bin").read_bytes() == big and (out / "b.txt").read_text() == "same"
+
+
+def test_a_damaged_pack_is_a_clear_error(store: SnapshotStore, tmp_path: Path) -> None:
+    snap = store.take(_tree(tmp_path / "src", {"train.py": "print('hi')\n"}))
+    (pack,) = store.objects.packs()
+    pack.pack_path.write_bytes(b"")  # truncated
+    with pytest.raises(AmlpipeError, match=r"'train\.py'.*missing or damaged.*submit the pipeline again"):
+        store.materialize(snap.id, tmp_path / "out")
 
 
 def test_unknown_snapshot_and_missing_source_are_clear_errors(store: SnapshotStore, tmp_path: Path) -> None:
