@@ -76,6 +76,12 @@ if TYPE_CHECKING:
     from jupyter_amlpipe.workspace.workspace import Workspace
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_amlpipe``: register the ``%%amlstep`` and ``%amlpipe`` magics."""
+    # Imported by name at call time: the root package does not depend on its front-ends.
+    importlib.import_module("jupyter_amlpipe.jupyter").load_ipython_extension(ipython)
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
