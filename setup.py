@@ -46,6 +46,8 @@ TEST_TOOLS = [
     "codespell[toml]",
     "pre-commit",
     "hypothesis",
+    "nbval",
+    "playwright",
 ]
 EXTRAS_REQUIRE["dev"] = sorted({req for reqs in EXTRAS_REQUIRE.values() for req in reqs}) + TEST_TOOLS
 
@@ -54,6 +56,7 @@ EXTRAS_REQUIRE["dev"] = sorted({req for reqs in EXTRAS_REQUIRE.values() for req 
 EXAMPLE_PATTERNS = ["*.py", "*.ipynb", "*.csv", "*.md", ".amlignore"]
 PACKAGE_DATA = {
     "jupyter_amlpipe": ["py.typed"] + [f"examples/**/{pattern}" for pattern in EXAMPLE_PATTERNS],
+    "jupyter_amlpipe.jupyter.widgets": ["*.js"],  # the widgets' ES modules (anywidget, no build)
 }
 
 setup(

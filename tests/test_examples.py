@@ -1,7 +1,8 @@
-"""The shipped example, ``amlpipe demo`` and the hands-on notebook, run for real.
+"""The shipped example and ``amlpipe demo``, run for real.
 
-Each test starts real processes (``python -m jupyter_amlpipe``, a Jupyter
-kernel, papermill kernels for the notebook step) in its own ``tmp_path``.
+Each test starts real processes (``python -m jupyter_amlpipe``, papermill
+kernels for the notebook step) in its own ``tmp_path``. The notebooks in
+notebooks/ are run by tests/test_notebooks.py.
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "jupyter_amlpipe" / "examples" / "quickstart"
-NOTEBOOK = ROOT / "notebooks" / "quickstart.ipynb"
 STEPS = ("prep", "train", "count", "evaluate")
 TIMEOUT = 300  # seconds; generous for a loaded 2-core machine
 
@@ -140,46 +138,3 @@ def test_submit_runs_the_demo_pipeline_file_from_its_folder(tmp_path: Path) -> N
     model.download(tmp_path / "out", show_progress=False)
     (model_file,) = (tmp_path / "out").rglob("model.json")
     assert '"lr": 0.05' in model_file.read_text(encoding="utf-8")
-
-
-def test_quickstart_notebook_runs_the_v1_flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-
-    work = tmp_path / "quickstart"
-    monkeypatch.setenv("AMLPIPE_QUICKSTART_DIR", str(work))
-    monkeypatch.setenv("PYTHONPATH", _env()["PYTHONPATH"])  # the kernel inherits the environment
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = nbclient.NotebookClient(
-        nb, timeout=TIMEOUT, startup_timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    )
-    client.execute()
-
-    def text_of(cell: Any) -> str:
-        parts = []
-        for out in cell.get("outputs", []):
-            parts.append(out.get("text", ""))
-            parts.append(out.get("data", {}).get("text/plain", ""))
-        return "".join(parts)
-
-    outputs = "\n".join(text_of(c) for c in nb.cells if c.cell_type == "code")
-    assert "Status: Finished" in outputs
-    assert "{'raw_rows': 200} Finished" in outputs  # print(run.get_metrics(), run.get_status())
-    assert "[train] metric accuracy = " in outputs
-    assert re.search(r"'accuracy': 0\.\d+", outputs), outputs
-    assert "Quickstart model report" in outputs
-
-    # The reuse section: an unchanged resubmission reuses every step; lr=0.2 reruns only train and evaluate.
-    assert "StepRun(prep) reused (from " in outputs
-    assert "train    ['parameter lr: 0.1 → 0.2']" in outputs
-    assert "evaluate ['input model: content changed']" in outputs
-
-    ws = _open_workspace(work / "ws")
-    runs = _finished_runs(ws, "quickstart")
-    assert len(runs) == 4
-    assert sorted(r.get_properties()["amlpipe.parameters"]["lr"] for r in runs) == [0.05, 0.1, 0.1, 0.2]
-    changed_lr, unchanged = runs[0], runs[1]  # newest first
-    assert all(s.get_reuse_info()["reused"] for s in unchanged.get_steps())
-    assert sorted(s.name for s in changed_lr.get_steps() if not s.get_reuse_info()["reused"]) == ["evaluate", "train"]
-    assert all(r.get_properties()["amlpipe.started_by"] == "notebook" for r in runs)
-    assert list((work / "out").rglob("clean.csv")), "the clean data was downloaded under ./out"
