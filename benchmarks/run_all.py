@@ -18,7 +18,15 @@ if __package__ in (None, ""):  # run as a file: python benchmarks/run_all.py
 
 from benchmarks.common import PYTHON, REPO
 
-BENCHMARKS = ("bench_import", "bench_overhead", "bench_fanout", "bench_scale", "bench_reuse", "bench_hashing")
+BENCHMARKS = (
+    "bench_import",
+    "bench_overhead",
+    "bench_fanout",
+    "bench_scale",
+    "bench_reuse",
+    "bench_hashing",
+    "bench_notebooks",
+)
 
 
 def main() -> int:

@@ -11,11 +11,13 @@ import sys
 import threading
 from typing import Any
 
+from jupyter_amlpipe.compute._notebook_launcher import DEFAULT_KERNEL, kernel_name_for
 from jupyter_amlpipe.core.compute_target import ComputeTarget
 from jupyter_amlpipe.errors import ComputeError, DefinitionError
 from jupyter_amlpipe.runner.job import StepJob
 
 NOTEBOOK_LAUNCHER = "jupyter_amlpipe.compute._notebook_launcher"
+DEFAULT_KERNEL_POOL_SIZE = 2
 
 
 def program_argv(job: StepJob, python: str) -> tuple[list[str], str]:
@@ -69,21 +71,67 @@ class _ProcessHandle:
 
 
 class LocalCompute(ComputeTarget):
-    """Run steps as processes on this machine, ``max_concurrency`` at a time (default: the cores)."""
+    """Run steps as processes on this machine, ``max_concurrency`` at a time (default: the cores).
+
+    Notebook steps run on warm kernels: when a pipeline with notebook steps is
+    submitted, up to ``kernel_pool_size`` (default 2; 0 turns the pool off)
+    notebook launchers per kernel name start ahead of time, papermill imported
+    and a kernel running, and each runs exactly one step (see
+    :mod:`jupyter_amlpipe.compute.kernel_pool`). :meth:`prewarm` starts them
+    before submitting.
+    """
 
     type = "local"
 
     def __init__(
-        self, workspace: Any = None, name: str = "local", max_concurrency: int | None = None, **kwargs: Any
+        self,
+        workspace: Any = None,
+        name: str = "local",
+        max_concurrency: int | None = None,
+        kernel_pool_size: int = DEFAULT_KERNEL_POOL_SIZE,
+        **kwargs: Any,
     ) -> None:
         if max_concurrency is not None and (not isinstance(max_concurrency, int) or max_concurrency < 1):
             raise DefinitionError(
                 f"LocalCompute {name!r}: max_concurrency must be a positive integer, got {max_concurrency!r}."
             )
+        if isinstance(kernel_pool_size, bool) or not isinstance(kernel_pool_size, int) or kernel_pool_size < 0:
+            raise DefinitionError(
+                f"LocalCompute {name!r}: kernel_pool_size must be an integer >= 0 (0 turns the warm-kernel pool "
+                f"off), got {kernel_pool_size!r}."
+            )
         self.workspace = workspace
         self.name = name
         self._max_concurrency = max_concurrency
-        self._record({"max_concurrency": max_concurrency})
+        self.kernel_pool_size = kernel_pool_size
+        config: dict[str, Any] = {"max_concurrency": max_concurrency}
+        if kernel_pool_size != DEFAULT_KERNEL_POOL_SIZE:
+            config["kernel_pool_size"] = kernel_pool_size
+        self._record(config)
+
+    @classmethod
+    def prewarm(cls, kernel_name: str = DEFAULT_KERNEL, n: int = 2, wait: bool = False, timeout: float = 120.0) -> int:
+        """Start ``n`` warm notebook launchers for ``kernel_name`` now, so the next notebook steps start at once.
+
+        With ``wait=True``, block until they are ready (at most ``timeout``
+        seconds). Returns how many are ready. Kernels that are not Python
+        kernels are not pooled (their steps start a fresh kernel): 0.
+        """
+        from jupyter_amlpipe.compute.kernel_pool import get_pool
+
+        pool = get_pool()
+        pool.want(kernel_name, n)
+        if wait:
+            return pool.wait_ready(kernel_name, n, timeout=timeout)
+        return pool.status().get(kernel_name, {}).get("ready", 0)
+
+    @staticmethod
+    def shutdown_kernel_pool() -> None:
+        """Stop the warm launchers and kernels no step has taken (they also stop when idle, and at exit)."""
+        from jupyter_amlpipe.compute import kernel_pool
+
+        if kernel_pool._POOL is not None:
+            kernel_pool._POOL.shutdown()
 
     @classmethod
     def _provision(cls, workspace: Any, name: str, config: Any) -> ComputeTarget:
@@ -105,6 +153,8 @@ class LocalCompute(ComputeTarget):
         return {"python": sys.executable, "version": platform.python_version(), "environment": spec}
 
     def check_step(self, step: Any) -> list[str]:
+        if self.kernel_pool_size > 0 and getattr(step, "step_type", None) == "notebook":
+            self._announce_notebook(step)
         env = step.environment
         if env is not None and env.has_packages():
             return [
@@ -113,9 +163,36 @@ class LocalCompute(ComputeTarget):
             ]
         return []
 
+    def _announce_notebook(self, step: Any) -> None:
+        """A notebook step is being submitted: have a warm launcher ready for its kernel."""
+        from jupyter_amlpipe.compute.kernel_pool import get_pool
+
+        notebook = step._source_dir() / step.notebook
+        get_pool().announce(kernel_name_for(notebook, step.kernel_name), self.kernel_pool_size)
+
+    def _start_warm(self, job: StepJob, env: dict[str, str]) -> _ProcessHandle | None:
+        """Hand a notebook step to a warm launcher of the pool; None when there is none for its kernel."""
+        from jupyter_amlpipe.compute.kernel_pool import get_pool
+
+        program = job.program
+        kernel = kernel_name_for(job.workdir / program["notebook"], program.get("kernel_name"))
+        pool = get_pool()
+        launcher = pool.take(kernel)
+        if launcher is None:
+            return None
+        spec = job.run_dir / ".notebook_spec.json"
+        job_line = {"spec": str(spec), "env": env, "stdout": str(job.stdout_path), "stderr": str(job.stderr_path)}
+        if not pool.hand_over(launcher, job_line):
+            return None
+        return _ProcessHandle(launcher.proc, f"Notebook {program['notebook']!r} (warm {kernel!r} kernel)")
+
     def start(self, job: StepJob) -> _ProcessHandle:
         argv, description = program_argv(job, sys.executable)
         env = {**os.environ, **job.env}
+        if job.program["type"] == "notebook" and self.kernel_pool_size > 0:
+            handle = self._start_warm(job, env)
+            if handle is not None:
+                return handle
         with open(job.stdout_path, "ab") as out, open(job.stderr_path, "ab") as err:
             try:
                 proc = subprocess.Popen(
