@@ -39,7 +39,8 @@ def run_benchmark(module: str, tmp_path: Path) -> subprocess.CompletedProcess[st
         ("bench_scale", 4, 3),
         ("bench_import", 1, 2),
         ("bench_reuse", 3, 3),
-        ("bench_hashing", 3, 3),
+        ("bench_hashing", 4, 3),
+        ("bench_notebooks", 4, 2),
     ],
 )
 def test_benchmark_quick_prints_its_ratios(module: str, ratios: int, targets: int, tmp_path: Path) -> None:
