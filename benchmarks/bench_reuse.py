@@ -236,7 +236,8 @@ def check_all_reused(run: Any, n: int, where: str) -> None:
     infos = reuse_infos(run)
     ran = sorted(name for name, info in infos.items() if not info["reused"])
     if len(infos) != n or ran:
-        raise SystemExit(f"{where}: run {run.id} has {len(infos)} step runs; not reused: {ran}")
+        reasons = {name: infos[name]["reasons"] for name in ran}
+        raise SystemExit(f"{where}: run {run.id} has {len(infos)} step runs; not reused: {ran}; why: {reasons}")
 
 
 def check_changed(run: Any, n: int, changed: int, new_lines: list[str]) -> tuple[str, str]:

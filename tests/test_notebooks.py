@@ -32,6 +32,7 @@ def _env(work: Path) -> dict[str, str]:
     # The notebooks work in a fresh folder of their own; here it is under tmp_path.
     env["AMLPIPE_QUICKSTART_DIR"] = str(work)
     env["AMLPIPE_REUSE_DIR"] = str(work)
+    env["AMLPIPE_WIDGETS_DIR"] = str(work)
     return env
 
 
@@ -84,6 +85,8 @@ def test_notebook_runs_top_to_bottom(notebook: Path, tmp_path: Path) -> None:
     assert not (ROOT / "notebooks" / "ws").exists(), "a notebook wrote a workspace into notebooks/"
     if notebook.stem in ("01-quickstart", "04-reuse"):
         assert (work / ".azureml" / "config.json").is_file(), f"{notebook.name} did not work in {work}"
+    if notebook.stem == "03-widgets":
+        assert (work / "ws" / "workspace.json").is_file(), f"{notebook.name} did not work in {work}"
 
 
 def test_the_example_notebooks_compare_what_a_user_sees() -> None:

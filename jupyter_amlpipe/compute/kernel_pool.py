@@ -268,6 +268,10 @@ class KernelPool:
                 launcher.kernel_pid = int(words[1]) if len(words) > 1 and words[1].isdigit() else 0
             else:
                 launcher.failed = True
+                if launcher in self._launchers:
+                    # Its kernel cannot start: stop refilling it (a new submit asks again) rather than
+                    # re-importing papermill in a loop; its steps start a fresh kernel and log why it fails.
+                    self._targets.pop(launcher.kernel_name, None)
             launcher.ready.set()
             self._cond.notify_all()
 

@@ -42,7 +42,9 @@ def failure_report(state: NotebookPipeline, run: Any) -> str:
         error = str(step_run._record().get("error") or "")
         notebook = bool(spec and spec.notebook)
         line_no = cell_line_of_failure(stderr + "\n" + error, notebook)
-        lines.append(f"Step {step_run.name!r} failed: {_last_error_line(stderr or error)}")
+        # Nothing on stderr (e.g. sys.exit(3)): the recorded error's first line says what ended the step.
+        reason = _last_error_line(stderr) if stderr.strip() else (error.strip().splitlines() or [""])[0]
+        lines.append(f"Step {step_run.name!r} failed: {reason}")
         if spec is not None and line_no is not None:
             body = spec.body.splitlines()
             code = body[line_no - 1].strip() if 0 < line_no <= len(body) else ""

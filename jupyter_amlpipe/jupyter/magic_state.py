@@ -74,6 +74,8 @@ class NotebookPipeline:
         self._steps: dict[str, Step] = {}
         self._specs: dict[str, CellSpec] = {}
         self._params: dict[str, PipelineParameter] = {}
+        #: outputs a re-declared step no longer has, by (step, output): declaring them again reconnects their readers
+        self._dropped: dict[tuple[str, str], PipelineData] = {}
         self._workspace: Workspace | None = None
         self._source_root: Path | None = None
         self.runs: list[Any] = []
@@ -177,7 +179,7 @@ class NotebookPipeline:
             _check_syntax(decl.body, where)
         old = self._steps.get(name)
         links = self._resolve_inputs(decl, where, old)
-        outputs = [self._output(old, out) for out in decl.outputs]
+        outputs = [self._output(name, old, out) for out in decl.outputs]
         deps = {s.name for s in after} | {p.name for link in links.values() for p in _producers(link)}
         self._check_acyclic(name, deps)
         params = {k: self._parameter(k, v, name, where) for k, v in decl.params.items()}
@@ -239,6 +241,7 @@ class NotebookPipeline:
         for out in step.outputs:
             out._producers = [p for p in out._producers if p is not step]
         del self._steps[name]
+        self._dropped = {k: v for k, v in self._dropped.items() if k[0] != name}
         self._specs.pop(name, None)
         self._forget_unused_parameters()
 
@@ -250,6 +253,7 @@ class NotebookPipeline:
         self._steps.clear()
         self._specs.clear()
         self._params.clear()
+        self._dropped.clear()
 
     def pipeline(self, names: Iterable[str] | None = None, description: str | None = None) -> Pipeline:
         """An ordinary Pipeline of the declared steps (or of ``names`` and what they need), validated."""
@@ -381,12 +385,19 @@ class NotebookPipeline:
             links[var] = link
         return links
 
-    def _output(self, old: Step | None, name: str) -> PipelineData:
-        """The step's output ``name``: the same object as before when declared again, so consumers keep it."""
+    def _output(self, step_name: str, old: Step | None, name: str) -> PipelineData:
+        """The step's output ``name``: the same object as before when declared again, so consumers keep it.
+
+        An output an earlier version of the cell dropped, while other steps still
+        read it, is the same object again too: putting it back mends those readers.
+        """
         if old is not None:
             for out in old.outputs:
                 if out.name == name:
                     return out
+        dropped = self._dropped.get((step_name, name))
+        if dropped is not None and not dropped._producers:
+            return dropped
         return PipelineData(name)
 
     def _parameter(self, key: str, value: Any, step_name: str, where: str) -> PipelineParameter:
@@ -444,6 +455,7 @@ class NotebookPipeline:
             for out in old.outputs:
                 if id(out) not in kept:
                     out._producers = [p for p in out._producers if p is not old]
+                    self._dropped[(step.name, out.name)] = out
             by_name = {o.name: o for o in step.outputs}
             for other in self._steps.values():
                 if other is old:

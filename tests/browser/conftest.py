@@ -129,6 +129,7 @@ def _write_settings(settings_dir: Path) -> None:
 def _lab_env(base: Path) -> dict[str, str]:
     env = os.environ.copy()
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)  # for the kernels
+    env["AMLPIPE_WIDGETS_DIR"] = str(base / "widgets-work")  # 03-widgets.ipynb works here, not in a new /tmp folder
     for var, folder in (
         ("JUPYTERLAB_SETTINGS_DIR", "settings"),
         ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),

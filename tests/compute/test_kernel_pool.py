@@ -276,3 +276,28 @@ def test_pool_shutdown_leaves_no_process(workspace: Any, src: Path, tmp_path: Pa
 
     assert pool.pids() == []
     assert _wait_gone(held + step_pids) == []
+
+
+def test_a_kernel_that_cannot_start_is_not_warmed_again_and_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_amlpipe.compute.kernel_pool import KernelPool
+
+    spec = tmp_path / "jupyter" / "kernels" / "broken"
+    spec.mkdir(parents=True)
+    kernel = {"argv": ["/bin/false", "{connection_file}"], "display_name": "Broken", "language": "python"}
+    (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    pool = KernelPool()
+    try:
+        pool.want("broken", 1)
+        assert pool.status()["broken"]["target"] == 1
+        deadline = time.monotonic() + WAIT
+        while pool.status() and time.monotonic() < deadline:  # the warm-up fails, the launcher is dropped
+            time.sleep(0.2)
+        assert pool.status() == {}
+        time.sleep(3)  # time enough for a refill that should not come
+        assert pool.started_count == 1
+        assert pool.pids() == []
+    finally:
+        pool.close()

@@ -161,6 +161,26 @@ def test_rerunning_a_cell_replaces_the_step_and_consumers_follow(shell: Any, tmp
     assert output_text(run, "evaluate", "report", "report.txt", tmp_path / "dl") == "model=base:841 total=840"
 
 
+def test_putting_back_an_output_a_cell_dropped_mends_its_readers(shell: Any, tmp_path: Path) -> None:
+    write = "import os\nopen(os.path.join({out}, 'v.txt'), 'w').write('7')\n"
+    shell.run_cell_magic("amlstep", "make --outputs clean", write.format(out="clean"))
+    shell.run_cell_magic(
+        "amlstep",
+        "use --inputs d=make.clean --outputs twice",
+        "import os\nopen(os.path.join(twice, 't.txt'), 'w').write(open(os.path.join(d, 'v.txt')).read() * 2)\n",
+    )
+    shell.run_cell_magic("amlstep", "make --outputs renamed", write.format(out="renamed"))  # 'use' now reads nothing
+    with pytest.raises(UsageError, match="'clean' is an input of step 'use' but no step in the pipeline produces it"):
+        shell.run_line_magic("amlpipe", "pipeline -o p")
+
+    shell.run_cell_magic("amlstep", "make --outputs clean", write.format(out="clean"))  # the cell as it was
+
+    assert state(shell).steps["use"].inputs[0]._producers == [state(shell).steps["make"]]
+    run = state(shell).submit("mended")
+    assert run.wait_for_completion(show_output=False, timeout_seconds=TIMEOUT) == "Finished"
+    assert output_text(run, "use", "twice", "t.txt", tmp_path / "dl") == "77"
+
+
 def test_run_flag_runs_the_step_with_its_upstream_and_shows_output(
     shell: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -193,6 +213,12 @@ def test_a_cell_that_raises_fails_its_step_and_names_the_line(shell: Any) -> Non
     assert "at line 3 of the %%amlstep bad cell: raise ValueError(f'boom {x + y}')" in message
     assert state(shell).runs[-1].find_step_run("bad")[0].get_status() == "Failed"
     assert 'amlstep_cell.py", line 3' in state(shell).runs[-1].find_step_run("bad")[0].get_stderr_log()
+
+
+def test_a_cell_that_exits_quietly_says_how_it_ended(shell: Any) -> None:
+    with pytest.raises(UsageError) as err:
+        shell.run_cell_magic("amlstep", "quits --run", "import sys\nsys.exit(3)\n")
+    assert "Step 'quits' failed: Script 'amlstep_main.py' exited with code 3." in str(err.value)
 
 
 def test_a_notebook_cell_that_raises_names_the_line(shell: Any) -> None:
