@@ -26,6 +26,8 @@ BENCHMARKS = (
     "bench_reuse",
     "bench_hashing",
     "bench_notebooks",
+    "bench_docker",
+    "bench_docker_build",
 )
 
 

@@ -31,7 +31,7 @@ from jupyter_amlpipe.errors import AmlpipeError
 __all__ = ["cli", "main"]
 
 # Optional command modules, loaded if they exist.
-_COMMAND_MODULES = ["jupyter_amlpipe.cli.demo", "jupyter_amlpipe.cli.reuse_cmds"]
+_COMMAND_MODULES = ["jupyter_amlpipe.cli.demo", "jupyter_amlpipe.cli.reuse_cmds", "jupyter_amlpipe.cli.env_cmds"]
 
 
 class CommandError(click.ClickException):

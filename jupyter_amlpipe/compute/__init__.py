@@ -1,6 +1,7 @@
 """Compute targets: one module per backend, loaded by name from the registry."""
 
 from jupyter_amlpipe.compute.aml import AmlCompute, AmlComputeProvisioningConfiguration
+from jupyter_amlpipe.compute.docker import DockerCompute
 from jupyter_amlpipe.compute.local import LocalCompute
 from jupyter_amlpipe.core.compute_target import COMPUTE_TARGETS, ComputeTarget
 from jupyter_amlpipe.errors import ComputeTargetException
@@ -11,5 +12,6 @@ __all__ = [
     "AmlComputeProvisioningConfiguration",
     "ComputeTarget",
     "ComputeTargetException",
+    "DockerCompute",
     "LocalCompute",
 ]

@@ -14,7 +14,7 @@ from typing import Any
 from jupyter_amlpipe.compute._notebook_launcher import DEFAULT_KERNEL, kernel_name_for
 from jupyter_amlpipe.core.compute_target import ComputeTarget
 from jupyter_amlpipe.errors import ComputeError, DefinitionError
-from jupyter_amlpipe.runner.job import StepJob
+from jupyter_amlpipe.runner.job import JobHandle, StepJob
 
 NOTEBOOK_LAUNCHER = "jupyter_amlpipe.compute._notebook_launcher"
 DEFAULT_KERNEL_POOL_SIZE = 2
@@ -35,6 +35,11 @@ def program_argv(job: StepJob, python: str) -> tuple[list[str], str]:
         spec.write_text(json.dumps({**program, "cwd": str(job.workdir)}), encoding="utf-8")
         return [python, "-m", NOTEBOOK_LAUNCHER, str(spec)], f"Notebook {program['notebook']!r}"
     raise ComputeError(f"Unknown program type {kind!r} for step {job.step_name!r}.")
+
+
+def _uses_docker(environment: Any) -> bool:
+    """An environment with ``docker.use_docker = True`` (or a Dockerfile) runs in a container even on LocalCompute."""
+    return bool(getattr(getattr(environment, "docker", None), "enabled", False))
 
 
 class _ProcessHandle:
@@ -149,8 +154,12 @@ class LocalCompute(ComputeTarget):
     def describe_environment(self, environment: Any) -> dict[str, Any]:
         import platform
 
+        if _uses_docker(environment):
+            from jupyter_amlpipe.compute.docker.target import DockerCompute
+
+            return DockerCompute(name=self.name).describe_environment(environment)
         spec = environment.digest() if environment is not None else None
-        return {"python": sys.executable, "version": platform.python_version(), "environment": spec}
+        return {"python": os.path.realpath(sys.executable), "version": platform.python_version(), "environment": spec}
 
     def check_step(self, step: Any) -> list[str]:
         if self.kernel_pool_size > 0 and getattr(step, "step_type", None) == "notebook":
@@ -186,9 +195,14 @@ class LocalCompute(ComputeTarget):
             return None
         return _ProcessHandle(launcher.proc, f"Notebook {program['notebook']!r} (warm {kernel!r} kernel)")
 
-    def start(self, job: StepJob) -> _ProcessHandle:
+    def start(self, job: StepJob) -> JobHandle:
+        if _uses_docker(job.environment):  # v1: a local run with docker.use_docker=True runs in a container
+            from jupyter_amlpipe.compute.docker.target import DockerCompute
+
+            return DockerCompute(name=self.name, max_concurrency=self._max_concurrency).start(job)
         argv, description = program_argv(job, sys.executable)
         env = {**os.environ, **job.env}
+        env.pop("JPY_SESSION_NAME", None)  # names the notebook of the kernel that submitted, not this step
         if job.program["type"] == "notebook" and self.kernel_pool_size > 0:
             handle = self._start_warm(job, env)
             if handle is not None:

@@ -18,6 +18,7 @@ from jupyter_amlpipe.errors import ComputeError, ComputeTargetNotFound, Definiti
 COMPUTE_TARGETS: Registry[type[ComputeTarget]] = Registry("compute target type", "jupyter_amlpipe.compute_targets")
 COMPUTE_TARGETS.register("local", "jupyter_amlpipe.compute.local:LocalCompute")
 COMPUTE_TARGETS.register("amlcompute", "jupyter_amlpipe.compute.local:LocalCompute")
+COMPUTE_TARGETS.register("docker", "jupyter_amlpipe.compute.docker:DockerCompute")
 
 
 def refuse_inside_step(action: str) -> None:

@@ -84,6 +84,19 @@ class CondaDependencies:
         }
 
 
+def _relative_to(item: str, folder: Path) -> str:
+    """A requirements line with a relative local path (``-f ./wheels``, ``./pkg.whl``) made absolute from ``folder``."""
+    for option in ("--find-links=", "--find-links ", "-f "):
+        if item.startswith(option):
+            target = item[len(option) :].strip()
+            if "://" not in target and not Path(target).is_absolute():
+                return f"{option.strip().rstrip('=')} {(folder / target).resolve()}"
+            return item
+    if item.endswith((".whl", ".tar.gz", ".zip")) and item.startswith(("./", "../")):
+        return str((folder / item).resolve())
+    return item
+
+
 class PythonSection:
     def __init__(self) -> None:
         self.conda_dependencies = CondaDependencies()
@@ -131,7 +144,7 @@ class Environment:
         for line in path.read_text(encoding="utf-8").splitlines():
             item = line.split("#", 1)[0].strip()
             if item:
-                env.python.conda_dependencies.add_pip_package(item)
+                env.python.conda_dependencies.add_pip_package(_relative_to(item, path.parent))
         return env
 
     @classmethod

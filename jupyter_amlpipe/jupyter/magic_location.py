@@ -1,9 +1,10 @@
 """Where the notebook is: its path, the folder its steps' sources go to, its default experiment.
 
-The notebook's path comes from, in order: the ``JPY_SESSION_NAME`` environment
-variable that jupyter_server sets for the kernels it starts (the notebook's
-full path), ``__session__`` in the user's namespace (ipykernel copies it there),
-``__vsc_ipynb_file__`` (VS Code). Without any of them (a plain IPython shell,
+The notebook's path comes from, in order: ``__session__`` in the user's
+namespace (ipykernel puts it there), ``__vsc_ipynb_file__`` (VS Code), then the
+``JPY_SESSION_NAME`` environment variable that jupyter_server sets for the
+kernels it starts (the notebook's full path; checked last because processes a
+kernel starts inherit it). Step processes do not get it. Without any of them (a plain IPython shell,
 papermill, nbval) the notebook is taken to be ``notebook.ipynb`` in the current
 working directory.
 
@@ -27,8 +28,8 @@ _SESSION_KEYS = ("__session__", "__vsc_ipynb_file__")
 
 def find_notebook(user_ns: Mapping[str, Any] | None = None) -> Path | None:
     """The path of the running notebook, or None when no front-end told the kernel."""
-    candidates = [os.environ.get("JPY_SESSION_NAME")]
-    candidates += [str((user_ns or {}).get(key) or "") for key in _SESSION_KEYS]
+    candidates = [str((user_ns or {}).get(key) or "") for key in _SESSION_KEYS]
+    candidates.append(os.environ.get("JPY_SESSION_NAME") or "")
     for value in candidates:
         if value and value.endswith(".ipynb"):
             return Path(value).expanduser().resolve()

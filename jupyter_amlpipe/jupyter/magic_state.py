@@ -74,7 +74,7 @@ class NotebookPipeline:
         self._steps: dict[str, Step] = {}
         self._specs: dict[str, CellSpec] = {}
         self._params: dict[str, PipelineParameter] = {}
-        #: outputs a re-declared step no longer has, by (step, output): declaring them again reconnects their readers
+        #: outputs a redeclared step no longer has, by (step, output): declaring them again reconnects their readers
         self._dropped: dict[tuple[str, str], PipelineData] = {}
         self._workspace: Workspace | None = None
         self._source_root: Path | None = None

@@ -1,0 +1,3 @@
+"""A one-module test package: its version says which wheel was installed."""
+
+__version__ = "2.0"
