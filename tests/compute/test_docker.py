@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -412,3 +413,30 @@ def test_importing_the_target_does_not_import_the_docker_sdk(module: str) -> Non
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["False", "DockerCompute"], result.stderr
+
+
+def test_an_image_build_does_not_hold_up_other_steps_or_cancel(workspace: Any, src: Path) -> None:
+    """While one step's image builds, other steps run and finish; cancel ends the building step at once."""
+    slow_build = f"FROM {DockerCompute(name='x').base_image}\n# {uuid.uuid4()}\nRUN sleep 90 && exit 1\n"
+    building = PythonScriptStep(
+        "rt_sleep.py",
+        name="building",
+        arguments=["1"],
+        source_directory=src,
+        compute_target=DockerCompute(workspace=workspace, name="slow-build"),
+        runconfig=RunConfiguration(environment=Environment.from_dockerfile("slow-build", slow_build)),
+    )
+    quick = CommandStep(name="quick", command="echo quick", compute_target=LocalCompute(workspace, "local"))
+    run = submit(workspace, [building, quick])
+    quick_run = run.find_step_run("quick")[0]
+    quick_run.wait_for_completion(show_output=False, timeout_seconds=WAIT)
+    assert quick_run.get_status() == "Finished"
+    building_run = run.find_step_run("building")[0]
+    assert building_run.get_status() == "Running"  # still building (90 s), yet the other step ran
+    assert "building the image" in building_run.get_stdout_log()
+
+    run.cancel()
+
+    assert finish(run, timeout=60) == "Canceled"
+    assert building_run.get_status() == "Canceled"
+    assert containers_of(workspace) == []

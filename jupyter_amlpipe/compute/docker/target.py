@@ -25,6 +25,7 @@ from jupyter_amlpipe.compute.docker.container import (
     plan_mounts,
     step_labels,
 )
+from jupyter_amlpipe.compute.docker.deferred import BuildingHandle
 from jupyter_amlpipe.compute.local import program_argv
 from jupyter_amlpipe.core.compute_target import ComputeTarget
 from jupyter_amlpipe.errors import ComputeError, DefinitionError
@@ -213,12 +214,36 @@ class DockerCompute(ComputeTarget):
         count = -1 if self.gpus == "all" else int(self.gpus)
         return [docker_sdk().types.DeviceRequest(count=count, capabilities=[["gpu"]])]
 
-    def start(self, job: StepJob) -> ContainerHandle:
+    def start(self, job: StepJob) -> ContainerHandle | BuildingHandle:
+        """Start the step's container; when its image is still to be built, build it in the step's thread."""
+        client = self._client()
+        if self._image_missing(job, client):
+            _, description = program_argv(job, PYTHON_MARK)
+
+            def build() -> str:
+                with open(job.stdout_path, "a", encoding="utf-8") as out:
+                    out.write("amlpipe: building the image of this step's environment (log: logs/image_build.txt)\n")
+                return self.image_for(job, client)
+
+            return BuildingHandle(job, description, build, lambda image: self._run(job, client, image))
+        return self._run(job, client, self.image_for(job, client))
+
+    def _image_missing(self, job: StepJob, client: Any) -> bool:
+        images = _images_module()
+        if images is None:
+            return False
+        environment = job.environment
+        if environment is None:
+            from jupyter_amlpipe.core.environment import Environment
+
+            environment = Environment("default-environment")
+        notebook = job.program["type"] == "notebook"
+        return images.find_image(client, self.image_hash(environment, notebook=notebook)) is None
+
+    def _run(self, job: StepJob, client: Any, image: str) -> ContainerHandle:
         from jupyter_amlpipe.compute.docker.client import docker_sdk
 
-        client = self._client()
         sdk = docker_sdk()
-        image = self.image_for(job, client)
         argv, description = program_argv(job, PYTHON_MARK)
         import jupyter_amlpipe
 
