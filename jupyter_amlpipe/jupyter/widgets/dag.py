@@ -19,7 +19,7 @@ import anywidget
 import traitlets
 
 from jupyter_amlpipe.jupyter.widgets.layout import place
-from jupyter_amlpipe.jupyter.widgets.live import RunFollower, run_of
+from jupyter_amlpipe.jupyter.widgets.live import Following, RunFollower, run_of
 from jupyter_amlpipe.runner.view import pipeline_graph, run_view, step_detail
 
 TAIL_LINES = 20
@@ -52,7 +52,7 @@ def tooltip(node: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-class DagWidget(anywidget.AnyWidget):
+class DagWidget(Following, anywidget.AnyWidget):
     """An SVG graph of a pipeline's steps and data links, live while a run progresses.
 
     ``DagWidget(pipeline)`` shows the graph of a pipeline not yet submitted;
@@ -132,23 +132,6 @@ class DagWidget(anywidget.AnyWidget):
                 self.detail = {"step": name, "error": f"No step named {name!r} in run {self.run_id}."}
                 return
             self.detail = step_detail(self._workspace, step["run_id"], TAIL_LINES)
-
-    # -- following -----------------------------------------------------------------------
-    @property
-    def following(self) -> bool:
-        """Whether the widget is still following its run."""
-        follower = getattr(self, "_follower", None)
-        return follower is not None and bool(follower.running)
-
-    def stop(self) -> None:
-        """Stop following the run (the widget keeps what it shows)."""
-        follower = getattr(self, "_follower", None)  # None also when __init__ failed early
-        if follower is not None:
-            follower.stop()
-
-    def close(self) -> None:
-        self.stop()
-        super().close()
 
     def node(self, name: str) -> dict[str, Any]:
         """The state of one node as the browser draws it (status, reused, tooltip, position)."""

@@ -84,3 +84,25 @@ def run_of(obj: Any) -> tuple[Any, str] | None:
     if isinstance(obj, (PipelineRun, StepRun)):
         return obj.workspace, obj.id
     return None
+
+
+class Following:
+    """What a widget that follows a run offers: ``following``, ``stop()``, and ``close()`` that stops first."""
+
+    _follower: RunFollower | None
+
+    @property
+    def following(self) -> bool:
+        """Whether the widget is still following its run."""
+        follower = getattr(self, "_follower", None)
+        return follower is not None and bool(follower.running)
+
+    def stop(self) -> None:
+        """Stop following the run (the widget keeps what it shows)."""
+        follower = getattr(self, "_follower", None)  # None also when __init__ failed early
+        if follower is not None:
+            follower.stop()
+
+    def close(self) -> None:
+        self.stop()
+        super().close()  # type: ignore[misc]

@@ -16,7 +16,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from jupyter_amlpipe.jupyter.widgets.live import RunFollower, run_of
+from jupyter_amlpipe.jupyter.widgets.live import Following, RunFollower, run_of
 from jupyter_amlpipe.runner.view import run_view, step_detail, step_metrics
 
 TAIL_LINES = 30
@@ -54,7 +54,7 @@ def metric_rows(owner: str, metrics: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-class RunDetails(anywidget.AnyWidget):
+class RunDetails(Following, anywidget.AnyWidget):
     """Steps, progress, log tail and metrics of a pipeline run, live until the run ends."""
 
     _esm = Path(__file__).with_name("run_details.js")
@@ -139,20 +139,3 @@ class RunDetails(anywidget.AnyWidget):
         with self._lock:
             step = self._by_name.get(name)
             self.detail = step_detail(self._workspace, step["run_id"], TAIL_LINES) if step else {}
-
-    # -- following -----------------------------------------------------------------------
-    @property
-    def following(self) -> bool:
-        """Whether the widget is still following its run."""
-        follower = getattr(self, "_follower", None)
-        return follower is not None and bool(follower.running)
-
-    def stop(self) -> None:
-        """Stop following the run (the widget keeps what it shows)."""
-        follower = getattr(self, "_follower", None)  # None also when __init__ failed early
-        if follower is not None:
-            follower.stop()
-
-    def close(self) -> None:
-        self.stop()
-        super().close()
