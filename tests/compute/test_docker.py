@@ -440,3 +440,102 @@ def test_an_image_build_does_not_hold_up_other_steps_or_cancel(workspace: Any, s
     assert finish(run, timeout=60) == "Canceled"
     assert building_run.get_status() == "Canceled"
     assert containers_of(workspace) == []
+
+
+class _SocketProxy:
+    """A Unix socket forwarding to the real Docker engine; ``stop()`` makes the engine vanish for its clients."""
+
+    def __init__(self, path: Path, upstream: str) -> None:
+        import socket
+
+        self.path, self.upstream = path, upstream
+        self._socket = socket
+        self._server = socket.socket(socket.AF_UNIX)
+        self._server.bind(str(path))
+        self._server.listen(16)
+        self._conns: list[Any] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            up = self._socket.socket(self._socket.AF_UNIX)
+            up.connect(self.upstream)
+            self._conns += [conn, up]
+            for a, b in ((conn, up), (up, conn)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, a: Any, b: Any) -> None:
+        with contextlib.suppress(OSError):
+            while data := a.recv(65536):
+                b.sendall(data)
+        for sock in (a, b):
+            with contextlib.suppress(OSError):
+                sock.shutdown(self._socket.SHUT_RDWR)
+
+    def stop(self) -> None:
+        self._server.close()
+        self.path.unlink(missing_ok=True)
+        for sock in self._conns:
+            with contextlib.suppress(OSError):
+                sock.shutdown(self._socket.SHUT_RDWR)
+                sock.close()
+
+
+def test_engine_lost_mid_step_fails_the_step_and_says_what_to_do() -> None:
+    """The engine vanishing while a step's container runs ends the step (no hang) with a message naming the step."""
+    from jupyter_amlpipe.compute.docker.container import LABEL as MANAGED
+    from jupyter_amlpipe.compute.docker.container import ContainerHandle
+    from jupyter_amlpipe.runner.job import StepJob
+
+    real = docker_client()
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not host.startswith("unix://"):
+        pytest.skip(f"needs the engine on a Unix socket, DOCKER_HOST is {host}")
+    folder = Path(tempfile.mkdtemp(prefix="amlpipe-lost-"))  # short: Unix socket paths are limited
+    proxy = _SocketProxy(folder / "engine.sock", host.removeprefix("unix://"))
+    container = None
+    try:
+        import docker
+
+        via_proxy = docker.DockerClient(base_url=f"unix://{proxy.path}", timeout=60)
+        job = StepJob(
+            step_run_id="lost-run",
+            step_name="lost",
+            root_run_id="lost-root",
+            program={"type": "exec", "argv": ["sleep", "300"]},
+            workdir=folder,
+            run_dir=folder,
+            env={},
+            stdout_path=folder / "stdout.txt",
+            stderr_path=folder / "stderr.txt",
+            context_file=folder / "context.jsonl",
+        )
+        image = DockerCompute(name="x").base_image
+        container = via_proxy.containers.create(image, ["sleep", "300"], init=True, labels={MANAGED: "1"})
+        container.start()
+        handle = ContainerHandle(container, "sleep 300", job)
+        result: dict[str, Any] = {}
+        waiter = threading.Thread(target=lambda: result.update(code=handle.wait()), daemon=True)
+        waiter.start()
+        time.sleep(1.0)
+
+        proxy.stop()
+        waiter.join(120)
+
+        assert not waiter.is_alive(), "the step kept waiting for an engine that is gone"
+        assert result.get("code") == 1, result
+        stderr = job.stderr_path.read_text(encoding="utf-8")
+        assert "Step 'lost': the Docker engine stopped answering" in stderr
+        assert "Start Docker" in stderr
+        assert '"type": "error"' in job.context_file.read_text(encoding="utf-8")
+    finally:
+        proxy.stop()
+        if container is not None:
+            with contextlib.suppress(Exception):
+                real.containers.get(container.id).remove(force=True)
+        real.close()
+        shutil.rmtree(folder, ignore_errors=True)

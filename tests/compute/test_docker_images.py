@@ -85,6 +85,31 @@ def test_hash_covers_local_wheel_files_and_base_image_default_comes_from_the_env
     assert image_spec(env).base_image == "python:3.11-slim"
 
 
+def test_hash_covers_the_content_of_a_local_wheel_rebuilt_with_the_same_name_and_size(tmp_path: Path) -> None:
+    """A wheel rebuilt with other code but the same name and size is a package change: the image hash changes."""
+    import zipfile
+
+    source = WHEELS / "amlpipe_testpkg-1.0-py3-none-any.whl"
+    wheel = tmp_path / source.name
+
+    def rebuild(version: str) -> int:
+        with zipfile.ZipFile(source) as old, zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as new:
+            for info in old.infolist():
+                data = old.read(info)
+                if info.filename == "amlpipe_testpkg.py":
+                    data = data.replace(b'"1.0"', f'"{version}"'.encode())
+                new.writestr(info, data)
+        return wheel.stat().st_size
+
+    env = _env("e", str(wheel))
+    size_a = rebuild("1.1")
+    hash_a = environment_image_hash(env)
+    assert environment_image_hash(env) == hash_a  # the same file again: the same image
+    size_b = rebuild("1.2")
+    assert size_a == size_b  # name and size alone cannot tell the two wheels apart
+    assert environment_image_hash(env) != hash_a
+
+
 def test_requirements_file_relative_paths_are_resolved_and_unsupported_entries_are_named(tmp_path: Path) -> None:
     shutil.copytree(WHEELS, tmp_path / "wheels")
     req = tmp_path / "requirements.txt"

@@ -14,6 +14,7 @@ no thread copying them.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 import time
@@ -32,6 +33,8 @@ LABEL_STEP_RUN = "amlpipe.step_run"
 LABEL_ROOT_RUN = "amlpipe.root_run"
 LABEL_WORKSPACE = "amlpipe.workspace"
 KILL_GRACE_SECONDS = 3.0
+ENGINE_GONE_SECONDS = 10.0  # the engine unreachable this long during a step: the step fails
+ENGINE_LOST_CODE = 1
 
 # sh -c WRAPPER amlpipe-step STDOUT STDERR ARGV...: pick the python, then exec the program with its
 # output appended to the step's log files (exec: the program is the init's only child, signals reach it).
@@ -151,14 +154,45 @@ class ContainerHandle:
 
         requests_errors = _requests_errors()
         docker = docker_sdk()
+        unreachable_since: float | None = None
         while True:
             try:
                 result = self.container.wait(timeout=30)
                 return int(result.get("StatusCode", 1))
-            except requests_errors:
-                continue  # no exit yet: ask again
             except docker.errors.NotFound:
                 return 137  # removed under us (e.g. `docker rm -f`)
+            except docker.errors.APIError:
+                raise  # the engine answered with an error: the runner fails the step
+            except requests_errors as exc:
+                if self._engine_answers():
+                    unreachable_since = None
+                    continue  # no exit yet: ask again
+                now = time.monotonic()
+                unreachable_since = unreachable_since if unreachable_since is not None else now
+                if now - unreachable_since >= ENGINE_GONE_SECONDS:
+                    self._report_engine_lost(exc)
+                    return ENGINE_LOST_CODE
+                time.sleep(1.0)
+
+    def _engine_answers(self) -> bool:
+        try:
+            self.container.client.ping()
+        except Exception:
+            return False
+        return True
+
+    def _report_engine_lost(self, exc: BaseException) -> None:
+        """The step's error, in its stderr and on the step run: the engine went away while it ran."""
+        message = (
+            f"Step {self._job.step_name!r}: the Docker engine stopped answering while the step ran "
+            f"({type(exc).__name__}), so its result is unknown. Start Docker (check with `docker info`) "
+            "and run the pipeline again, or use LocalCompute."
+        )
+        with contextlib.suppress(OSError):
+            with open(self._job.stderr_path, "a", encoding="utf-8") as err:
+                err.write(message + "\n")
+            with open(self._job.context_file, "a", encoding="utf-8") as out:
+                out.write(json.dumps({"type": "error", "message": message}) + "\n")
 
     def _explain_oom(self, code: int) -> None:
         if code == 0:
@@ -199,4 +233,5 @@ class ContainerHandle:
 def _requests_errors() -> tuple[type[BaseException], ...]:
     import requests
 
-    return (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError)
+    # ReadTimeout / ConnectionError: the wait timed out; others (e.g. ChunkedEncodingError): the engine went away
+    return (requests.exceptions.RequestException,)

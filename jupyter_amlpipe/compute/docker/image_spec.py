@@ -2,7 +2,7 @@
 
 Nothing here talks to Docker. One image is built per *environment hash*, which
 covers the base image (or the environment's Dockerfile text), the pip packages
-(sorted, with the names and sizes of any local wheels they point at), the
+(sorted, with the names and contents of any local wheels they point at), the
 version of the in-container layout (:data:`HELPER_VERSION`) and whether
 notebook support (papermill and ipykernel) is included.
 
@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shlex
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,7 @@ class PipPlan:
     ``lines`` is the requirements file written into the build context (local
     paths rewritten to where they are copied in the image); ``copies`` maps a
     path inside the context's ``wheels/`` folder to the host path copied
-    there; ``fingerprint`` identifies the local files (names and sizes).
+    there; ``fingerprint`` identifies the local files (names and sha256 of their contents).
     """
 
     lines: list[str] = field(default_factory=list)
@@ -158,8 +159,27 @@ def _add_entry(plan: PipPlan, env_name: str, entry: str) -> None:
 
 
 def _fingerprint(path: Path) -> list[str]:
+    """``name:sha256`` of each local file: a wheel rebuilt with other code (same name and size) changes the hash."""
     files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
-    return [f"{p.name}:{p.stat().st_size}" for p in files]
+    return [f"{p.name}:{_file_digest(p)}" for p in files]
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256: each file is read once
+
+
+def _file_digest(path: Path) -> str:
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    digest = _DIGESTS.get(key)
+    if digest is None:
+        sha = hashlib.sha256()
+        with open(path, "rb") as data:
+            for chunk in iter(lambda: data.read(1 << 20), b""):
+                sha.update(chunk)
+        digest = sha.hexdigest()
+        if time.time_ns() - stat.st_mtime_ns > 2_000_000_000:  # a file changed just now may change again unseen
+            _DIGESTS[key] = digest
+    return digest
 
 
 def _conda_to_pip(spec: str) -> str:
