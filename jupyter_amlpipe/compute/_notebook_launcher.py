@@ -104,14 +104,44 @@ def _user_cell_number(output: str, cell_index: int) -> int:
         return cell_index + 1
 
 
+KERNEL_DIR_PREFIX = "amlpipe-kernel-"
+
+
+def sweep_kernel_folders(root: str | None = None) -> None:
+    """Remove the socket folders of launchers that are gone (killed on cancel, say): ``amlpipe-kernel-<pid>-*``."""
+    import glob
+    import tempfile
+
+    for folder in glob.glob(os.path.join(root or tempfile.gettempdir(), KERNEL_DIR_PREFIX + "*")):
+        pid = os.path.basename(folder)[len(KERNEL_DIR_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue  # alive (another user's): not ours to remove
+
+
 def kernel_manager(kernel_name: str) -> Any:
-    """A kernel reached over IPC sockets in a private folder: nothing listens on the network."""
+    """A kernel reached over IPC sockets in a private folder: nothing listens on the network.
+
+    The folder (sockets and connection file) is named after this process, so a
+    later launcher removes it if this one is killed before it can.
+    """
     import tempfile
 
     from jupyter_client.manager import KernelManager
 
-    sockets = tempfile.mkdtemp(prefix="amlpipe-kernel-")
-    return KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(sockets, "kernel"))
+    sweep_kernel_folders()
+    sockets = tempfile.mkdtemp(prefix=f"{KERNEL_DIR_PREFIX}{os.getpid()}-")
+    return KernelManager(
+        kernel_name=kernel_name,
+        transport="ipc",
+        ip=os.path.join(sockets, "kernel"),
+        connection_file=os.path.join(sockets, "connection.json"),
+    )
 
 
 def run_notebook(spec: dict[str, Any], km: Any, kernel_name: str) -> int:

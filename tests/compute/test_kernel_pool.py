@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -301,3 +302,19 @@ def test_a_kernel_that_cannot_start_is_not_warmed_again_and_again(
         assert pool.pids() == []
     finally:
         pool.close()
+
+
+def test_socket_folders_of_killed_launchers_are_swept(tmp_path: Path) -> None:
+    """A launcher killed on cancel cannot remove its kernel's folder; the next launcher does."""
+    from jupyter_amlpipe.compute._notebook_launcher import sweep_kernel_folders
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    dead = tmp_path / f"amlpipe-kernel-{ended.pid}-abc"
+    alive = tmp_path / f"amlpipe-kernel-{os.getpid()}-def"
+    for folder in (dead, alive):
+        folder.mkdir()
+        (folder / "connection.json").write_text("{}")
+    sweep_kernel_folders(str(tmp_path))
+    assert not dead.exists()
+    assert (alive / "connection.json").is_file()
