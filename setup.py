@@ -48,6 +48,7 @@ TEST_TOOLS = [
     "hypothesis",
     "nbval",
     "playwright",
+    "schemathesis",
 ]
 EXTRAS_REQUIRE["dev"] = sorted({req for reqs in EXTRAS_REQUIRE.values() for req in reqs}) + TEST_TOOLS
 

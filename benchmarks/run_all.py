@@ -28,6 +28,7 @@ BENCHMARKS = (
     "bench_notebooks",
     "bench_docker",
     "bench_docker_build",
+    "bench_server",
 )
 
 

@@ -31,6 +31,10 @@ _EXPORTS = {
     "StepRun": "jupyter_amlpipe.runner.runs",
     "PortDataReference": "jupyter_amlpipe.runner.runs",
     "AmlpipeError": "jupyter_amlpipe.errors",
+    "PublishedPipeline": "jupyter_amlpipe.publish.published",
+    "PipelineEndpoint": "jupyter_amlpipe.publish.endpoints",
+    "Schedule": "jupyter_amlpipe.publish.schedules",
+    "ScheduleRecurrence": "jupyter_amlpipe.publish.recurrence",
 }
 
 __all__ = [
@@ -45,11 +49,15 @@ __all__ = [
     "Experiment",
     "Pipeline",
     "PipelineData",
+    "PipelineEndpoint",
     "PipelineParameter",
     "PipelineRun",
     "PortDataReference",
+    "PublishedPipeline",
     "Run",
     "RunConfiguration",
+    "Schedule",
+    "ScheduleRecurrence",
     "StepRun",
     "StepSequence",
     "Workspace",

@@ -43,6 +43,7 @@ def run_benchmark(module: str, tmp_path: Path) -> subprocess.CompletedProcess[st
         ("bench_notebooks", 4, 2),
         pytest.param("bench_docker", 1, 1, marks=pytest.mark.docker),
         pytest.param("bench_docker_build", 3, 1, marks=pytest.mark.docker),
+        ("bench_server", 6, 1),
     ],
 )
 def test_benchmark_quick_prints_its_ratios(module: str, ratios: int, targets: int, tmp_path: Path) -> None:

@@ -31,7 +31,13 @@ from jupyter_amlpipe.errors import AmlpipeError
 __all__ = ["cli", "main"]
 
 # Optional command modules, loaded if they exist.
-_COMMAND_MODULES = ["jupyter_amlpipe.cli.demo", "jupyter_amlpipe.cli.reuse_cmds", "jupyter_amlpipe.cli.env_cmds"]
+_COMMAND_MODULES = [
+    "jupyter_amlpipe.cli.demo",
+    "jupyter_amlpipe.cli.reuse_cmds",
+    "jupyter_amlpipe.cli.env_cmds",
+    "jupyter_amlpipe.cli.serve_cmd",
+    "jupyter_amlpipe.cli.publish_cmds",
+]
 
 
 class CommandError(click.ClickException):

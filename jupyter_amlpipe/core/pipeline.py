@@ -202,6 +202,20 @@ class Pipeline:
             regenerate_outputs=regenerate_outputs,
         )
 
+    def publish(
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        version: str | None = None,
+        continue_on_step_failure: bool | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Freeze this pipeline (graph, steps, code snapshots, parameter defaults) as a PublishedPipeline."""
+        import importlib
+
+        published_cls = importlib.import_module("jupyter_amlpipe.publish.published").PublishedPipeline
+        return published_cls._publish(self, name, description, version, continue_on_step_failure)
+
     def __repr__(self) -> str:
         return f"Pipeline(steps={[s.name for s in self._steps]!r})"
 

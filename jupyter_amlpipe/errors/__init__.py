@@ -33,6 +33,7 @@ __all__ = [
     "ExecutionError",
     "LookupFailed",
     "MissingExtraError",
+    "PipelineDisabledError",
     "PublishingError",
     "RunFailedError",
     "UserErrorException",
@@ -117,6 +118,10 @@ class MissingExtraError(ComputeError, ImportError):
 
 class PublishingError(AmlpipeError):
     """Published pipelines, endpoints, schedules and tokens."""
+
+
+class PipelineDisabledError(PublishingError):
+    """A disabled published pipeline or endpoint was asked to run; enable it first."""
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:

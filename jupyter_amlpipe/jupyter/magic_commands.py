@@ -183,6 +183,14 @@ def _cmd_pipeline(state: NotebookPipeline, args: argparse.Namespace) -> None:
         print("Put it in a variable with `%amlpipe pipeline -o VAR`.")
 
 
+def _cmd_publish(state: NotebookPipeline, args: argparse.Namespace) -> None:
+    published = state.pipeline().publish(args.name, args.description, args.version)
+    if args.o:
+        state.user_ns[args.o] = published
+    print(f"Published {published.name!r} as {published.id}" + (f" (in {args.o})." if args.o else "."))
+    print(f"Endpoint: {published.endpoint}")
+
+
 def _cmd_workspace(state: NotebookPipeline, args: argparse.Namespace) -> None:
     ws = state.use_workspace(args.path, create=args.create) if args.path else state.workspace
     print(f"Workspace {ws.name!r} at {ws.path}")
@@ -220,6 +228,13 @@ def _pipeline_args(p: MagicParser) -> None:
     p.add_argument("-o", metavar="VAR", help="put the Pipeline in this variable")
 
 
+def _publish_args(p: MagicParser) -> None:
+    p.add_argument("name", metavar="NAME", help="the published pipeline's name")
+    p.add_argument("--description", help="what it does")
+    p.add_argument("--version", help="a version label")
+    p.add_argument("-o", metavar="VAR", help="put the PublishedPipeline in this variable")
+
+
 def _workspace_args(p: MagicParser) -> None:
     p.add_argument("path", nargs="?", metavar="PATH", help="a workspace folder, or a folder with .azureml/config.json")
     p.add_argument("--create", action="store_true", help="create a workspace at PATH when there is none")
@@ -244,6 +259,12 @@ COMMANDS: dict[str, Command] = {
         Command("runs", "List the workspace's recent pipeline runs.", _runs_args, _cmd_runs),
         Command(
             "pipeline", "Build the notebook's Pipeline object: %amlpipe pipeline -o VAR.", _pipeline_args, _cmd_pipeline
+        ),
+        Command(
+            "publish",
+            "Publish the notebook's pipeline (frozen code) for REST callers: %amlpipe publish NAME.",
+            _publish_args,
+            _cmd_publish,
         ),
         Command(
             "workspace",

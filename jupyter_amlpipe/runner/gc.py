@@ -76,12 +76,12 @@ class GcReport:
 
 
 def _published_snapshot_ids(ws: Any) -> set[str]:
-    """Snapshot ids that published pipelines run with; gc keeps them and the files they list.
-
-    Published pipelines (a later feature) add their snapshots here; until then
-    there are none.
-    """
-    return set()
+    """Snapshot ids that published pipelines run with (enabled or not); gc keeps them and the files they list."""
+    ids: set[str] = set()
+    for record in ws._store.list_docs("published_pipelines"):
+        ids.update(record["doc"].get("snapshot_ids", []))
+        ids.update(s["snapshot_id"] for s in record["doc"].get("pipeline", {}).get("steps", []) if s.get("snapshot_id"))
+    return ids
 
 
 class _Space:

@@ -41,6 +41,8 @@ def reconcile(workspace: Any, record: dict[str, Any]) -> dict[str, Any]:
         root = workspace._store.find_run(record["parent_id"])
     if root is None or root["status"] in TERMINAL or root["id"] in ACTIVE:
         return record
+    if root["status"] == "Queued":  # waiting in a server's submission queue: no runner yet
+        return record
     if liveness.is_alive(root.get("runner_pid"), root.get("runner_start"), root.get("runner_host")):
         return record
     mark_runner_died(workspace, root)
@@ -266,6 +268,11 @@ class _RecordRun(Run):
             runner.wake()
             return
         root = self._store.get_run(root_id)
+        if root["status"] == "Queued":  # still in a server's queue: it never starts
+            with self._store.write() as conn:
+                self._store.update_run(root_id, conn=conn, status="Canceled", ended=time.time())
+                self._store.add_events([(root_id, root_id, "status", {"status": "Canceled"})], conn=conn)
+            return
         if root["status"] not in TERMINAL and not liveness.is_alive(
             root.get("runner_pid"), root.get("runner_start"), root.get("runner_host")
         ):
@@ -511,6 +518,32 @@ class PipelineRun(_RecordRun):
             _resume=(self.id, finished),
         )
         return run
+
+    def publish_pipeline(
+        self,
+        name: str,
+        description: str | None = None,
+        version: str | None = None,
+        continue_on_step_failure: bool | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Publish the pipeline this run ran, with the code snapshots it ran (v1 ``publish_pipeline``)."""
+        import importlib
+
+        from jupyter_amlpipe.core.serialize import pipeline_from_dict
+        from jupyter_amlpipe.runner.plan import recorded_pipeline
+
+        doc = recorded_pipeline(self.workspace, self.id)
+        if not doc or "unrecordable" in doc:
+            why = (doc or {}).get("unrecordable", "its definition was not recorded")
+            raise ExecutionError(f"Run {self.id} cannot be published: {why}. Publish the Pipeline instead.")
+        pipeline, _steps, _assigned = pipeline_from_dict(doc, self.workspace)
+        if continue_on_step_failure is None:
+            continue_on_step_failure = self._record()["properties"].get("amlpipe.continue_on_step_failure") == "True"
+        published_cls = importlib.import_module("jupyter_amlpipe.publish.published").PublishedPipeline
+        return published_cls._publish(
+            pipeline, name, description, version, continue_on_step_failure, source_run_id=self.id
+        )
 
     def get_pipeline_runtime(self) -> float | None:
         rec = self._record()

@@ -24,7 +24,7 @@ from typing import Any
 
 from jupyter_amlpipe.errors import LookupFailed
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -103,7 +103,57 @@ _MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX runs_by_name ON runs (experiment, name, kind, created);
     """,
+    3: """
+    CREATE TABLE published_pipelines (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created REAL NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE TABLE pipeline_endpoints (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        created REAL NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE TABLE pipeline_endpoint_versions (
+        endpoint_id TEXT NOT NULL,
+        version TEXT NOT NULL,
+        pipeline_id TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (endpoint_id, version)
+    );
+    CREATE TABLE schedules (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created REAL NOT NULL,
+        doc TEXT NOT NULL,
+        last_fired REAL,
+        last_state TEXT
+    );
+    CREATE TABLE tokens (
+        name TEXT PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE,
+        created REAL NOT NULL,
+        expires REAL,
+        revoked REAL
+    );
+    CREATE TABLE submissions (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created REAL NOT NULL,
+        claimed_by INTEGER,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX submissions_by_state ON submissions (state, created);
+    """,
 }
+
+_PUBLISH_TABLES = ("published_pipelines", "pipeline_endpoints", "schedules")
 
 _JSON_COLUMNS = ("properties", "tags", "details")
 
@@ -417,3 +467,142 @@ class MetadataStore:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 entries,
             )
+
+    # -- published pipelines, endpoints, schedules (one JSON document each) ---------------
+    @staticmethod
+    def _doc_row(row: sqlite3.Row) -> dict[str, Any]:
+        out = dict(row)
+        out["doc"] = json.loads(out["doc"])
+        return out
+
+    def put_doc(self, table: str, id: str, name: str, status: str, doc: dict[str, Any]) -> None:
+        """Insert or replace one published pipeline, endpoint or schedule."""
+        assert table in _PUBLISH_TABLES
+        with self.write() as conn:
+            conn.execute(
+                f"INSERT INTO {table} (id, name, status, created, doc) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET name = excluded.name, status = excluded.status, doc = excluded.doc",
+                (id, name, status, time.time(), _dumps(doc)),
+            )
+
+    def get_doc(self, table: str, id: str) -> dict[str, Any] | None:
+        assert table in _PUBLISH_TABLES
+        rows = self._query(f"SELECT * FROM {table} WHERE id = ?", (id,))
+        return self._doc_row(rows[0]) if rows else None
+
+    def find_docs(self, table: str, name: str) -> list[dict[str, Any]]:
+        assert table in _PUBLISH_TABLES
+        rows = self._query(f"SELECT * FROM {table} WHERE name = ? ORDER BY created, id", (name,))
+        return [self._doc_row(r) for r in rows]
+
+    def list_docs(self, table: str) -> list[dict[str, Any]]:
+        assert table in _PUBLISH_TABLES
+        return [self._doc_row(r) for r in self._query(f"SELECT * FROM {table} ORDER BY created, id")]
+
+    def set_doc_status(self, table: str, id: str, status: str) -> bool:
+        assert table in _PUBLISH_TABLES
+        with self.write() as conn:
+            cur = conn.execute(f"UPDATE {table} SET status = ? WHERE id = ?", (status, id))
+        return cur.rowcount > 0
+
+    def update_doc(self, table: str, id: str, values: dict[str, Any]) -> None:
+        """Merge keys into one document."""
+        assert table in _PUBLISH_TABLES
+        with self.write() as conn:
+            row = conn.execute(f"SELECT doc FROM {table} WHERE id = ?", (id,)).fetchone()
+            if row is None:
+                raise LookupFailed(f"No {table[:-1].replace('_', ' ')} with id {id!r}.", id=id)
+            doc = json.loads(row[0])
+            doc.update(values)
+            conn.execute(f"UPDATE {table} SET doc = ? WHERE id = ?", (_dumps(doc), id))
+
+    # -- endpoint versions -----------------------------------------------------------------
+    def add_endpoint_version(self, endpoint_id: str, pipeline_id: str) -> str:
+        """Add a published pipeline to an endpoint as its next version ("0", "1", ...); return the version."""
+        with self.write() as conn:
+            count = conn.execute(
+                "SELECT COUNT(*) FROM pipeline_endpoint_versions WHERE endpoint_id = ?", (endpoint_id,)
+            ).fetchone()[0]
+            version = str(count)
+            conn.execute(
+                "INSERT INTO pipeline_endpoint_versions (endpoint_id, version, pipeline_id, created) "
+                "VALUES (?, ?, ?, ?)",
+                (endpoint_id, version, pipeline_id, time.time()),
+            )
+        return version
+
+    def endpoint_versions(self, endpoint_id: str) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT version, pipeline_id, created FROM pipeline_endpoint_versions WHERE endpoint_id = ? "
+            "ORDER BY CAST(version AS INTEGER)",
+            (endpoint_id,),
+        )
+        return [dict(r) for r in rows]
+
+    # -- schedules' last fired state -----------------------------------------------------------
+    def set_schedule_state(self, id: str, last_fired: float | None, last_state: dict[str, Any] | None) -> None:
+        with self.write() as conn:
+            conn.execute(
+                "UPDATE schedules SET last_fired = ?, last_state = ? WHERE id = ?",
+                (last_fired, None if last_state is None else _dumps(last_state), id),
+            )
+
+    # -- tokens (only their SHA-256 is stored) ----------------------------------------------------
+    def add_token(self, name: str, sha256: str, expires: float | None) -> None:
+        with self.write() as conn:
+            conn.execute(
+                "INSERT INTO tokens (name, sha256, created, expires) VALUES (?, ?, ?, ?)",
+                (name, sha256, time.time(), expires),
+            )
+
+    def has_token(self, name: str) -> bool:
+        return bool(self._query("SELECT 1 FROM tokens WHERE name = ?", (name,)))
+
+    def token_by_hash(self, sha256: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT * FROM tokens WHERE sha256 = ?", (sha256,))
+        return dict(rows[0]) if rows else None
+
+    def list_tokens(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self._query("SELECT name, created, expires, revoked FROM tokens ORDER BY created")]
+
+    def revoke_token(self, name: str) -> bool:
+        with self.write() as conn:
+            cur = conn.execute("UPDATE tokens SET revoked = ? WHERE name = ? AND revoked IS NULL", (time.time(), name))
+        return cur.rowcount > 0
+
+    # -- the submissions queue -----------------------------------------------------------------
+    def enqueue(self, placeholder: dict[str, Any], source: str, doc: dict[str, Any]) -> None:
+        """Queue a submission and its pipeline run record (status Queued) in one transaction."""
+        with self.write() as conn:
+            self.insert_runs([placeholder])
+            conn.execute(
+                "INSERT INTO submissions (id, state, source, created, doc) VALUES (?, 'queued', ?, ?, ?)",
+                (placeholder["id"], source, time.time(), _dumps(doc)),
+            )
+
+    def submissions(self, state: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM submissions"
+        params: list[Any] = []
+        if state is not None:
+            sql += " WHERE state = ?"
+            params.append(state)
+        rows = self._query(sql + " ORDER BY created, id", params)
+        return [self._doc_row(r) for r in rows]
+
+    def claim_submission(self, id: str, pid: int) -> bool:
+        """Take a queued submission for this process; False when another process took it first."""
+        with self.write() as conn:
+            cur = conn.execute(
+                "UPDATE submissions SET state = 'running', claimed_by = ? WHERE id = ? AND state = 'queued'", (pid, id)
+            )
+        return cur.rowcount > 0
+
+    def set_submission_state(self, id: str, state: str) -> None:
+        with self.write() as conn:
+            conn.execute("UPDATE submissions SET state = ? WHERE id = ?", (state, id))
+
+    def replace_run_records(self, runs: Sequence[dict[str, Any]]) -> None:
+        """Replace a queued pipeline run's placeholder record with its full records, in one transaction."""
+        with self.write() as conn:
+            conn.execute("DELETE FROM runs WHERE id = ?", (runs[0]["id"],))
+            self.insert_runs(runs)

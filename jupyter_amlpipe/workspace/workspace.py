@@ -280,6 +280,30 @@ class Workspace:
         """The folder of one run's logs and artifacts."""
         return self.path / "runs" / run_id
 
+    # -- bearer tokens for the REST server (only their SHA-256 is stored) ---------------------
+    def create_token(self, name: str | None = None, expires: Any = None) -> str:
+        """A new bearer token (256 random bits), shown only now; ``expires``: seconds, timedelta or datetime."""
+        from jupyter_amlpipe.workspace.tokens import create_token
+
+        return create_token(self._store, name, expires)
+
+    def list_tokens(self) -> list[dict[str, Any]]:
+        """The workspace's tokens: name, created, expires, revoked, status (never the secret)."""
+        from jupyter_amlpipe.workspace.tokens import list_tokens
+
+        return list_tokens(self._store)
+
+    def revoke_token(self, name: str) -> None:
+        """Revoke a token: the server refuses it from its next request on."""
+        from jupyter_amlpipe.workspace.tokens import revoke_token
+
+        revoke_token(self._store, name)
+
+    @property
+    def server_address(self) -> str:
+        """The REST server's base URL for endpoints (``server_address`` in workspace.json)."""
+        return str(self._meta.get("server_address") or "http://127.0.0.1:8787").rstrip("/")
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Workspace) and other.path == self.path
 

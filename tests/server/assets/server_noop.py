@@ -1,0 +1,3 @@
+"""A step that does nothing but say so."""
+
+print("noop")
