@@ -38,8 +38,9 @@ def test_the_documented_curl_example_starts_a_run(served: Served) -> None:
     assert "wrote hello from curl 3" in logs["steps"][0]["stdout"]
 
 
-def test_the_curl_example_is_in_the_docs() -> None:
+@pytest.mark.parametrize("document", ["README.md", "docs/publishing.md"])
+def test_the_curl_example_is_in_the_docs(document: str) -> None:
     from pathlib import Path
 
-    docs = (Path(__file__).resolve().parents[2] / "docs" / "publishing.md").read_text()
-    assert CURL_EXAMPLE.replace('"$ENDPOINT"', "http://127.0.0.1:8787/pipelines/v1/published/$PIPELINE_ID") in docs
+    text = (Path(__file__).resolve().parents[2] / document).read_text()
+    assert CURL_EXAMPLE.replace('"$ENDPOINT"', "http://127.0.0.1:8787/pipelines/v1/published/$PIPELINE_ID") in text
