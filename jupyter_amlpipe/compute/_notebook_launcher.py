@@ -105,14 +105,24 @@ def _user_cell_number(output: str, cell_index: int) -> int:
 
 
 KERNEL_DIR_PREFIX = "amlpipe-kernel-"
+_MAX_SOCKET_ROOT = 60  # a Unix socket path holds at most 107 bytes: keep room for the folder and file names
+
+
+def socket_root() -> str:
+    """Where kernel socket folders go: the temporary folder, or /tmp when that path is too long for sockets."""
+    import tempfile
+
+    root = tempfile.gettempdir()
+    if len(root) > _MAX_SOCKET_ROOT and os.access("/tmp", os.W_OK):
+        return "/tmp"
+    return root
 
 
 def sweep_kernel_folders(root: str | None = None) -> None:
     """Remove the socket folders of launchers that are gone (killed on cancel, say): ``amlpipe-kernel-<pid>-*``."""
     import glob
-    import tempfile
 
-    for folder in glob.glob(os.path.join(root or tempfile.gettempdir(), KERNEL_DIR_PREFIX + "*")):
+    for folder in glob.glob(os.path.join(root or socket_root(), KERNEL_DIR_PREFIX + "*")):
         pid = os.path.basename(folder)[len(KERNEL_DIR_PREFIX) :].split("-", 1)[0]
         if not pid.isdigit():
             continue
@@ -135,7 +145,7 @@ def kernel_manager(kernel_name: str) -> Any:
     from jupyter_client.manager import KernelManager
 
     sweep_kernel_folders()
-    sockets = tempfile.mkdtemp(prefix=f"{KERNEL_DIR_PREFIX}{os.getpid()}-")
+    sockets = tempfile.mkdtemp(prefix=f"{KERNEL_DIR_PREFIX}{os.getpid()}-", dir=socket_root())
     return KernelManager(
         kernel_name=kernel_name,
         transport="ipc",

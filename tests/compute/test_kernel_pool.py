@@ -318,3 +318,20 @@ def test_socket_folders_of_killed_launchers_are_swept(tmp_path: Path) -> None:
     sweep_kernel_folders(str(tmp_path))
     assert not dead.exists()
     assert (alive / "connection.json").is_file()
+
+
+def test_kernel_sockets_fit_when_the_temporary_folder_path_is_long(tmp_path: Path, monkeypatch: Any) -> None:
+    """A Unix socket path holds ~107 bytes: a long TMPDIR must not break notebook steps."""
+    import tempfile
+
+    from jupyter_amlpipe.compute._notebook_launcher import kernel_manager
+
+    long_tmp = tmp_path / ("deep-folder-" * 8)
+    long_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long_tmp))
+    km = kernel_manager("python3")
+    try:
+        assert len(km.ip) + len("-1234") < 107
+        assert not str(km.ip).startswith(str(long_tmp))
+    finally:
+        shutil.rmtree(os.path.dirname(km.ip), ignore_errors=True)
