@@ -77,14 +77,20 @@ def pipelines(session: Session, show_all: bool) -> None:
         click.echo(f"{p.id:<36}  {p.status:<8}  {p.version or '-':<8}  {p.total_run_steps:>5}  {p.name}")
 
 
-def _published(session: Session, key: str) -> PublishedPipeline:
+def _find(cls: Any, session: Session, key: str, what: str) -> Any:
+    """The object of ``cls`` (PublishedPipeline, Schedule) that ``key`` names: an id, a unique id prefix or a name."""
     ws = session.workspace()
-    matches = [p for p in PublishedPipeline.list(ws, active_only=False) if p.id.startswith(key) or p.name == key]
+    matches = [o for o in cls.list(ws, active_only=False) if o.id.startswith(key) or o.name == key]
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
-        raise DefinitionError(f"{key!r} names {len(matches)} published pipelines: give more of the id.")
-    return PublishedPipeline.get(ws, key)
+        raise DefinitionError(f"{key!r} names {len(matches)} {what}: give more of the id.")
+    return cls.get(ws, key)  # raises LookupFailed naming the id
+
+
+def _published(session: Session, key: str) -> PublishedPipeline:
+    found: PublishedPipeline = _find(PublishedPipeline, session, key, "published pipelines")
+    return found
 
 
 @click.command("enable")
@@ -266,11 +272,8 @@ def schedule_list(session: Session, show_all: bool) -> None:
 
 
 def _schedule(session: Session, key: str) -> Schedule:
-    ws = session.workspace()
-    matches = [s for s in Schedule.list(ws, active_only=False) if s.id.startswith(key) or s.name == key]
-    if len(matches) == 1:
-        return matches[0]
-    return Schedule.get(ws, key)
+    found: Schedule = _find(Schedule, session, key, "schedules")
+    return found
 
 
 @schedule_group.command("enable")
