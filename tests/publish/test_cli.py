@@ -73,3 +73,9 @@ def test_token_and_schedule_commands(workspace: Any, pipeline: Any) -> None:
     assert "Disabled" in _invoke(workspace, "schedule", "disable", "hourly").output
     bad = _invoke(workspace, "schedule", "create", "x", "-e", "sched", "--frequency", "Hour")
     assert bad.exit_code == 2 and "exactly one of --pipeline and --endpoint" in bad.output
+    again = _invoke(
+        workspace, "schedule", "create", "hourly", "--pipeline", published.id, "-e", "sched", "--frequency", "Hour"
+    )
+    assert again.exit_code == 0, again.output
+    ambiguous = _invoke(workspace, "schedule", "enable", "hourly")
+    assert ambiguous.exit_code == 2 and "'hourly' names 2 schedules: give more of the id" in ambiguous.output
