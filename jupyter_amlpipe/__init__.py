@@ -90,6 +90,16 @@ def load_ipython_extension(ipython: Any) -> None:
     importlib.import_module("jupyter_amlpipe.jupyter").load_ipython_extension(ipython)
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The Jupyter server extension that serves the JupyterLab panel's API under ``/amlpipe/api``."""
+    return [{"module": "jupyter_amlpipe.jupyter.serverext"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab extension (the sidebar panel), built into ``jupyter_amlpipe/labextension``."""
+    return [{"src": "labextension", "dest": "jupyter-amlpipe"}]
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
