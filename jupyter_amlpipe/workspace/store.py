@@ -24,7 +24,7 @@ from typing import Any
 
 from jupyter_amlpipe.errors import LookupFailed
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -150,6 +150,16 @@ _MIGRATIONS: dict[int, str] = {
         doc TEXT NOT NULL
     );
     CREATE INDEX submissions_by_state ON submissions (state, created);
+    """,
+    4: """
+    CREATE TABLE datasets (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created REAL NOT NULL,
+        doc TEXT NOT NULL,
+        UNIQUE (name, version)
+    );
     """,
 }
 
@@ -399,6 +409,11 @@ class MetadataStore:
         with self.write() as c:
             c.executemany("INSERT INTO events (ts, root_id, run_id, kind, data) VALUES (?, ?, ?, ?, ?)", rows)
 
+    def last_event_seq(self) -> int:
+        """The sequence number of the newest event (0 when there is none): a cursor for ``events(after=...)``."""
+        rows = self._query("SELECT MAX(seq) FROM events")
+        return int(rows[0][0] or 0) if rows else 0
+
     def events(self, root_id: str | None = None, after: int = 0, limit: int = 10000) -> list[dict[str, Any]]:
         """Events after sequence number ``after`` (of one pipeline run, or all)."""
         if root_id is None:
@@ -600,6 +615,35 @@ class MetadataStore:
     def set_submission_state(self, id: str, state: str) -> None:
         with self.write() as conn:
             conn.execute("UPDATE submissions SET state = ? WHERE id = ?", (state, id))
+
+    # -- registered datasets (one row per version) -----------------------------------------
+    def add_dataset_version(self, id: str, name: str, doc: dict[str, Any]) -> int:
+        """Register a new version of dataset ``name`` (1, 2, ...) and return its number."""
+        with self.write() as conn:
+            row = conn.execute("SELECT MAX(version) FROM datasets WHERE name = ?", (name,)).fetchone()
+            version = int(row[0] or 0) + 1
+            conn.execute(
+                "INSERT INTO datasets (id, name, version, created, doc) VALUES (?, ?, ?, ?, ?)",
+                (id, name, version, time.time(), _dumps(doc)),
+            )
+        return version
+
+    def dataset_versions(self, name: str) -> list[dict[str, Any]]:
+        """Every version of dataset ``name``, oldest first."""
+        rows = self._query("SELECT * FROM datasets WHERE name = ? ORDER BY version", (name,))
+        return [self._doc_row(r) for r in rows]
+
+    def get_dataset(self, id: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT * FROM datasets WHERE id = ?", (id,))
+        return self._doc_row(rows[0]) if rows else None
+
+    def list_datasets(self) -> list[dict[str, Any]]:
+        """The latest version of every registered dataset, by name."""
+        rows = self._query(
+            "SELECT * FROM datasets d WHERE version = (SELECT MAX(version) FROM datasets WHERE name = d.name) "
+            "ORDER BY name"
+        )
+        return [self._doc_row(r) for r in rows]
 
     def replace_run_records(self, runs: Sequence[dict[str, Any]]) -> None:
         """Replace a queued pipeline run's placeholder record with its full records, in one transaction."""
