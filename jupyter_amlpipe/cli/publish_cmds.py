@@ -211,6 +211,13 @@ def schedule_group() -> None:
 @click.option("--experiment", "-e", required=True, help="Experiment the runs go to.")
 @click.option("--frequency", type=click.Choice(FREQUENCIES), default=None, help="Time-based: how often.")
 @click.option("--interval", type=int, default=1, show_default=True)
+@click.option("--start-time", default=None, metavar="ISO", help="Time-based: first fire, e.g. 2026-07-01T02:30.")
+@click.option(
+    "--time-zone", default=None, help="Time-based: IANA or Windows name (Europe/Paris, Pacific Standard Time)."
+)
+@click.option("--hours", default=None, metavar="H,H", help="Day/Week: hours of the day, e.g. 2,14.")
+@click.option("--minutes", default=None, metavar="M,M", help="Hour/Day/Week: minutes of the hour, e.g. 0,30.")
+@click.option("--week-days", default=None, metavar="DAY,DAY", help="Week: days, e.g. Monday,Friday.")
 @click.option("--datastore", default=None, help="Data-change: the datastore to watch.")
 @click.option("--path", "path_on_datastore", default="", help="Data-change: the path on the datastore.")
 @click.option("--polling-interval", type=float, default=5, show_default=True, help="Minutes between data checks.")
@@ -224,6 +231,11 @@ def schedule_create(
     experiment: str,
     frequency: str | None,
     interval: int,
+    start_time: str | None,
+    time_zone: str | None,
+    hours: str | None,
+    minutes: str | None,
+    week_days: str | None,
     datastore: str | None,
     path_on_datastore: str,
     polling_interval: float,
@@ -234,12 +246,14 @@ def schedule_create(
     \b
     Example:
       amlpipe schedule create nightly --pipeline 3f2c --experiment nightly --frequency Day
+      amlpipe schedule create weekly --pipeline 3f2c -e weekly --frequency Week --week-days Monday,Thursday \\
+          --hours 6 --minutes 30 --time-zone "W. Europe Standard Time"
       amlpipe schedule create on-new-data --endpoint train -e train --datastore workspaceblobstore --path incoming
     """
     if (pipeline_id is None) == (endpoint is None):
         raise DefinitionError("Give exactly one of --pipeline and --endpoint.")
     ws = session.workspace()
-    recurrence = ScheduleRecurrence(frequency, interval) if frequency else None
+    recurrence = _recurrence(frequency, interval, start_time, time_zone, hours, minutes, week_days)
     values = dict(loader.parse_param(p) for p in params)
     kwargs: dict[str, Any] = {
         "recurrence": recurrence,
@@ -253,6 +267,41 @@ def schedule_create(
     else:
         s = Schedule.create(ws, name, _published(session, str(pipeline_id)).id, experiment, **kwargs)
     click.echo(f"Created schedule {s.name!r} ({s.id}). It fires while `amlpipe serve` runs.")
+
+
+def _numbers(option: str, text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise DefinitionError(f"{option} takes whole numbers separated by commas, e.g. 0,30; got {text!r}.") from None
+
+
+def _recurrence(
+    frequency: str | None,
+    interval: int,
+    start_time: str | None,
+    time_zone: str | None,
+    hours: str | None,
+    minutes: str | None,
+    week_days: str | None,
+) -> ScheduleRecurrence | None:
+    if frequency is None:
+        given = [o for o, v in (("--start-time", start_time), ("--time-zone", time_zone), ("--hours", hours),
+                                ("--minutes", minutes), ("--week-days", week_days)) if v]  # fmt: skip
+        if given:
+            raise DefinitionError(f"{', '.join(given)} need --frequency (a time-based schedule).")
+        return None
+    if start_time:
+        try:
+            datetime.fromisoformat(start_time)
+        except ValueError:
+            raise DefinitionError(f"--start-time {start_time!r} is not an ISO time such as 2026-07-01T02:30.") from None
+    days = [d.strip() for d in week_days.split(",") if d.strip()] if week_days else None
+    return ScheduleRecurrence(
+        frequency, interval, start_time, time_zone, _numbers("--hours", hours), _numbers("--minutes", minutes), days
+    )
 
 
 @schedule_group.command("list")

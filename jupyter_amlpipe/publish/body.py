@@ -11,19 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_amlpipe.errors import DefinitionError, LookupFailed, did_you_mean
+from jupyter_amlpipe.publish.body_fields import ALIASES, HONOURED, IGNORED, canonical, looks_like_typo
 
-FIELDS = (
-    "ExperimentName",
-    "ParameterAssignments",
-    "DataPathAssignments",
-    "DataSetDefinitionValueAssignments",
-    "Description",
-    "ContinueRunOnStepFailure",
-    "tags",
-    "Properties",
-    "ContinueOnStepFailure",
-    "RunSource",
-)
+FIELDS = HONOURED + IGNORED + tuple(ALIASES)  # every field name the body may use (any case)
 _EXPERIMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 
 
@@ -38,6 +28,9 @@ class Submission:
     continue_on_step_failure: bool | None = None
     tags: dict[str, str] = field(default_factory=dict)
     properties: dict[str, str] = field(default_factory=dict)
+    display_name: str | None = None
+    regenerate_outputs: bool = False
+    ignored: list[str] = field(default_factory=list)  # fields accepted and ignored, as the caller spelled them
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -53,10 +46,35 @@ def _type_name(value: Any) -> str:
     )
 
 
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def _from_v1_string(default: Any, value: str) -> Any:
+    """v1's string form of a number or boolean (its ParameterAssignments were strings); the value as is otherwise."""
+    text = value.strip()
+    try:
+        if isinstance(default, bool):
+            if text.lower() in _TRUE + _FALSE:
+                return text.lower() in _TRUE
+        elif isinstance(default, int):
+            return int(text)
+        elif isinstance(default, float):
+            return float(text)
+    except ValueError:
+        pass
+    return value
+
+
 def check_value(name: str, default: Any, value: Any) -> Any:
-    """``value`` for a parameter whose default is ``default``: same JSON type (an integer may stand for a number)."""
+    """``value`` for a parameter whose default is ``default``: same JSON type (an integer may stand for a number).
+
+    A string that spells a number or a boolean is taken for a number or boolean parameter: v1's callers
+    (its C# and Logic Apps examples) send every parameter value as a string.
+    """
     if default is None or (isinstance(default, dict) and ("datastore" in default or "$datapath" in default)):
         return value
+    if isinstance(value, str) and isinstance(default, (bool, int, float)):
+        value = _from_v1_string(default, value)
     if isinstance(default, bool):
         ok = isinstance(value, bool)
     elif isinstance(default, int):
@@ -77,25 +95,52 @@ def check_value(name: str, default: Any, value: Any) -> Any:
     return value
 
 
+def _fields(body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The body's known fields by canonical name, and the names of fields accepted and ignored."""
+    found: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
+    ignored: list[str] = []
+    for key, value in body.items():
+        name = canonical(str(key))
+        if name is None:
+            typo = looks_like_typo(str(key))
+            if typo is not None:
+                raise DefinitionError(
+                    f"Unknown field {key!r} in the request body. Did you mean {typo!r}?", field=str(key)
+                )
+            ignored.append(str(key))
+            continue
+        if name in IGNORED:
+            ignored.append(str(key))
+            continue
+        if name in found and found[name] != value:
+            raise DefinitionError(
+                f"The request body gives {name} twice, as {spelled[name]!r} and {key!r}, with different values: "
+                "send it once.",
+                field=name,
+            )
+        found[name], spelled[name] = value, str(key)
+    return found, ignored
+
+
 def parse_body(body: Any, defaults: dict[str, Any], workspace: Any) -> Submission:
-    """Check a v1 body against a published pipeline's parameters (``defaults``)."""
+    """Check a v1 body against a published pipeline's parameters (``defaults``).
+
+    Field names match in any case; v1 fields this server does not use are accepted and ignored
+    (:mod:`.body_fields` lists them); a name close to a known field is refused as a typo.
+    """
     if not isinstance(body, dict):
         raise DefinitionError('The request body must be a JSON object such as {"ExperimentName": "my-experiment"}.')
-    unknown = [k for k in body if k not in FIELDS]
-    if unknown:
-        raise DefinitionError(
-            f"Unknown field {unknown[0]!r} in the request body.{did_you_mean(unknown[0], FIELDS)}", field=unknown[0]
-        )
-    experiment = body.get("ExperimentName")
+    fields, ignored = _fields(body)
+    experiment = fields.get("ExperimentName")
     if not experiment:
         raise DefinitionError('"ExperimentName" is required: name the experiment the run goes to.')
     if not isinstance(experiment, str) or not _EXPERIMENT_RE.match(experiment):
         raise DefinitionError(
             f"ExperimentName {experiment!r} is not valid: use letters, digits, '-', '_' or '.' (at most 255)."
         )
-    params = _mapping(body, "ParameterAssignments")
     checked: dict[str, Any] = {}
-    for key, value in params.items():
+    for key, value in _mapping(fields, "ParameterAssignments").items():
         if key not in defaults:
             raise DefinitionError(
                 f"ParameterAssignments names {key!r}, which is not a parameter of this pipeline."
@@ -103,8 +148,44 @@ def parse_body(body: Any, defaults: dict[str, Any], workspace: Any) -> Submissio
                 parameter=key,
             )
         checked[key] = check_value(key, defaults[key], value)
+    data_paths = _data_paths(_mapping(fields, "DataPathAssignments"), defaults, workspace)
+    datasets = _mapping(fields, "DataSetDefinitionValueAssignments")
+    if datasets:
+        first = next(iter(datasets))
+        raise DefinitionError(
+            f"DataSetDefinitionValueAssignments names {first!r}: this server does not take dataset assignments. "
+            'Pass data as a DataPath parameter: "DataPathAssignments": '
+            f'{{{first!r}: {{"DataStoreName": NAME, "RelativePath": PATH}}}}.',
+            parameter=str(first),
+        )
+    description = _optional(fields, "Description", str, "a string")
+    display_name = _optional(fields, "DisplayName", str, "a string")
+    cont = _optional(fields, "ContinueRunOnStepFailure", bool, "true or false")
+    rerun = _optional(fields, "EnforceRerun", bool, "true or false")
+    return Submission(
+        experiment,
+        checked,
+        data_paths,
+        description,
+        cont,
+        {str(k): str(v) for k, v in _mapping(fields, "Tags").items()},
+        {str(k): str(v) for k, v in _mapping(fields, "Properties").items()},
+        display_name=display_name,
+        regenerate_outputs=bool(rerun),
+        ignored=ignored,
+    )
+
+
+def _optional(fields: dict[str, Any], key: str, kind: type, what: str) -> Any:
+    value = fields.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise DefinitionError(f"{key} must be {what}, got the {_type_name(value)} {value!r}.", field=key)
+    return value
+
+
+def _data_paths(assigned: dict[str, Any], defaults: dict[str, Any], workspace: Any) -> dict[str, list[str]]:
     data_paths: dict[str, list[str]] = {}
-    for key, value in _mapping(body, "DataPathAssignments").items():
+    for key, value in assigned.items():
         if key not in defaults:
             raise DefinitionError(
                 f"DataPathAssignments names {key!r}, which is not a parameter of this pipeline."
@@ -121,21 +202,7 @@ def parse_body(body: Any, defaults: dict[str, Any], workspace: Any) -> Submissio
             raise DefinitionError(f"DataPathAssignments[{key!r}].RelativePath must be a string.", parameter=key)
         _check_datastore(workspace, value["DataStoreName"], key)
         data_paths[key] = [value["DataStoreName"], path]
-    description = body.get("Description")
-    if description is not None and not isinstance(description, str):
-        raise DefinitionError("Description must be a string.")
-    cont = body.get("ContinueRunOnStepFailure", body.get("ContinueOnStepFailure"))
-    if cont is not None and not isinstance(cont, bool):
-        raise DefinitionError("ContinueRunOnStepFailure must be true or false.")
-    return Submission(
-        experiment,
-        checked,
-        data_paths,
-        description,
-        cont,
-        {str(k): str(v) for k, v in _mapping(body, "tags").items()},
-        {str(k): str(v) for k, v in _mapping(body, "Properties").items()},
-    )
+    return data_paths
 
 
 def _mapping(body: dict[str, Any], key: str) -> dict[str, Any]:

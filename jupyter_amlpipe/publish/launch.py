@@ -20,6 +20,7 @@ def launch(
     parameters: dict[str, Any] | None,
     *,
     continue_on_step_failure: bool = False,
+    regenerate_outputs: bool = False,
     properties: dict[str, str] | None = None,
     tags: dict[str, Any] | None = None,
     description: str | None = None,
@@ -31,7 +32,7 @@ def launch(
     pipeline = rebuild(workspace, frozen)
     pipeline.validate()
     values = pipeline.resolve_parameters(parameters)
-    plan = make_plan(workspace, experiment_name, pipeline, values, continue_on_step_failure, False)
+    plan = make_plan(workspace, experiment_name, pipeline, values, continue_on_step_failure, regenerate_outputs)
     if root_id is not None:
         plan.root_id = root_id
     if started_by:

@@ -49,11 +49,13 @@ def enqueue(
         "azureml.runsource": "azureml.PipelineRun",
         "amlpipe.started_by": source,
     }
+    if submission.ignored:  # the caller can see what was not used
+        props["amlpipe.ignored_fields"] = ", ".join(submission.ignored)
     placeholder = {
         "id": run_id,
         "experiment": submission.experiment_name,
         "kind": "pipeline",
-        "name": submission.description or published.name,
+        "name": submission.display_name or submission.description or published.name,
         "status": "Queued",
         "properties": props,
         "tags": dict(submission.tags),
@@ -92,7 +94,8 @@ def start_submission(workspace: Any, item: dict[str, Any]) -> bool:
             continue_on_step_failure=cont,
             properties=dict(doc.get("properties", {})),
             tags=sub.tags,
-            description=sub.description,
+            description=sub.display_name or sub.description,
+            regenerate_outputs=sub.regenerate_outputs,
             root_id=item["id"],
             started_by=item["source"],
         )

@@ -2,19 +2,36 @@
 
 v1's frequencies are Minute, Hour, Day, Week and Month; ``"Second"`` is an
 extension (handy in tests and demos). ``hours``/``minutes`` pick times of day
-for Day and Week, ``week_days`` the days of a Week recurrence.
+for Day and Week (``minutes`` also the minutes of an Hour recurrence),
+``week_days`` the days of a Week recurrence. Times are local to ``time_zone``
+(IANA or v1's Windows names, :mod:`.time_zones`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from jupyter_amlpipe.errors import DefinitionError, did_you_mean
+from jupyter_amlpipe.publish.time_zones import resolve_time_zone
 
 FREQUENCIES = ("Second", "Minute", "Hour", "Day", "Week", "Month")
 WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _SECONDS = {"Second": 1, "Minute": 60, "Hour": 3600}
+
+
+def _check_applies(frequency: str, hours: Any, minutes: Any, week_days: Any) -> None:
+    """v1's rules: hours for Day and Week, minutes for Hour, Day and Week, week_days for Week."""
+    for what, value, allowed in (
+        ("hours", hours, ("Day", "Week")),
+        ("minutes", minutes, ("Hour", "Day", "Week")),
+        ("week_days", week_days, ("Week",)),
+    ):
+        if value and frequency not in allowed:
+            raise DefinitionError(
+                f"ScheduleRecurrence {what}={value!r} applies to frequency {' or '.join(map(repr, allowed))}, "
+                f"not {frequency!r}: drop {what} or change the frequency."
+            )
 
 
 class ScheduleRecurrence:
@@ -38,6 +55,7 @@ class ScheduleRecurrence:
             )
         if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
             raise DefinitionError(f"ScheduleRecurrence interval must be a whole number >= 1, got {interval!r}.")
+        _check_applies(frequency, hours, minutes, week_days)
         for day in week_days or []:
             if day not in WEEK_DAYS:
                 raise DefinitionError(f"week_days: {day!r} is not a week day.{did_you_mean(str(day), WEEK_DAYS)}")
@@ -53,23 +71,15 @@ class ScheduleRecurrence:
         self.frequency = frequency
         self.interval = interval
         self.start_time = datetime.fromisoformat(start_time) if isinstance(start_time, str) else start_time
-        self.time_zone = time_zone
+        time_zone = getattr(time_zone, "value", time_zone)  # a v1-style TimeZone enum member
+        self.time_zone = str(time_zone) if time_zone else None
         self.hours = [int(h) for h in hours or []]
         self.minutes = [int(m) for m in minutes or []]
         self.week_days = list(week_days or [])
         self._tz()  # fail early on an unknown time zone
 
     def _tz(self) -> tzinfo:
-        if not self.time_zone or self.time_zone.upper() in ("UTC", "COORDINATED UNIVERSAL TIME"):
-            return timezone.utc
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            return ZoneInfo(self.time_zone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise DefinitionError(
-                f"time_zone {self.time_zone!r} is not known: use an IANA name such as 'Europe/Paris' or 'UTC'."
-            ) from exc
+        return resolve_time_zone(self.time_zone)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -96,6 +106,8 @@ class ScheduleRecurrence:
     def next_after(self, t: float, anchor: float) -> float:
         """The first fire time after ``t`` (Unix time); ``anchor`` stands for a missing start_time."""
         base = self._base(anchor)
+        if self.frequency == "Hour" and self.minutes:
+            return self._next_hourly(t, base)
         if self.frequency in _SECONDS:
             period = _SECONDS[self.frequency] * self.interval
             b = anchor if self.start_time is None else base.timestamp()
@@ -120,6 +132,19 @@ class ScheduleRecurrence:
                         return moment
         raise DefinitionError("This recurrence never fires.")
 
+    def _next_hourly(self, t: float, base: datetime) -> float:
+        """Hour frequency with ``minutes``: those minutes of every ``interval``-th hour from the start."""
+        period = 3600 * self.interval
+        first_hour = base.replace(minute=0, second=0, microsecond=0).timestamp()
+        k = max(0, int((t - first_hour) // period) - 1)
+        while True:
+            hour = first_hour + k * period
+            for m in sorted(self.minutes):
+                moment = hour + 60 * m
+                if moment > t and moment >= base.timestamp():
+                    return moment
+            k += 1
+
     def _day_matches(self, day: Any, base: datetime) -> bool:
         delta = (day - base.date()).days
         if delta < 0:
@@ -136,7 +161,7 @@ class ScheduleRecurrence:
     def fire_times(self, after: float, until: float, anchor: float, limit: int = 10000) -> list[float]:
         """Fire times in ``(after, until]`` (at most ``limit``, the latest kept)."""
         out: list[float] = []
-        if self.frequency in _SECONDS:  # evenly spaced: no need to step through a long outage
+        if self.frequency in _SECONDS and not self.minutes:  # evenly spaced: no need to step through an outage
             period = _SECONDS[self.frequency] * self.interval
             first = self.next_after(after, anchor)
             if first > until:

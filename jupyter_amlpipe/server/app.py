@@ -33,7 +33,8 @@ DESCRIPTION = """\
 Published pipelines of one jupyter_amlpipe workspace, with Azure ML SDK v1's REST body.
 
 POST v1's body (`ExperimentName`, `ParameterAssignments`, `DataPathAssignments`, `Description`,
-`ContinueRunOnStepFailure`, `tags`, `Properties`) to a published pipeline's endpoint
+`ContinueRunOnStepFailure`, `Tags`, `Properties`, ...; names match in any case, other v1 fields such as
+`RunSource` are accepted and ignored) to a published pipeline's endpoint
 (`/pipelines/v1/published/{id}`) or to v1's URL shapes after any prefix
 (`.../PipelineRuns/PipelineSubmit/{id}`, `.../PipelineRuns/PipelineEndpointSubmit/Id/{id}?pipelineVersion=`);
 the answer is `{"Id": RUN_ID, "Status": ...}` at once. Follow the run under `/runs/{run_id}`.

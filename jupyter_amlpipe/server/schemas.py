@@ -11,48 +11,39 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jupyter_amlpipe.publish.body_fields import BODY_FIELDS
+
 __all__ = ["SUBMIT_BODY_SCHEMA", "SUBMIT_REQUEST_BODY", "SubmittedRun"]
 
-# v1's PipelineSubmissionInfo: only ExperimentName is required; a parameter value keeps its JSON type.
+
+def _properties() -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for f in BODY_FIELDS:
+        props[f.name] = {**f.schema, "description": f.description}
+    props["tags"] = {**props["Tags"], "description": "The run's tags (v1's spelling in published pipelines' docs)."}
+    return props
+
+
+# v1's PipelineSubmissionInfo / SubmitPipelineRunRequest: only ExperimentName is required; field names match in
+# any case; other fields are accepted and ignored unless they look like a misspelt known field (400).
 SUBMIT_BODY_SCHEMA: dict[str, Any] = {
     "title": "PipelineSubmission",
     "type": "object",
     "required": ["ExperimentName"],
-    "properties": {
-        "ExperimentName": {"type": "string", "description": "The experiment the run belongs to."},
-        "ParameterAssignments": {
-            "type": "object",
-            "description": "Pipeline parameter values by name; missing ones take their published defaults.",
-            "additionalProperties": True,
-        },
-        "DataPathAssignments": {
-            "type": "object",
-            "description": "Data path parameters by name: a datastore and a path on it.",
-            "additionalProperties": {
-                "type": "object",
-                "required": ["DataStoreName", "RelativePath"],
-                "properties": {"DataStoreName": {"type": "string"}, "RelativePath": {"type": "string"}},
-            },
-        },
-        "Description": {"type": "string", "description": "The run's description."},
-        "ContinueRunOnStepFailure": {
-            "type": "boolean",
-            "description": "Keep running independent steps after a step fails.",
-        },
-        "tags": {"type": "object", "additionalProperties": {"type": "string"}, "description": "The run's tags."},
-        "Properties": {
-            "type": "object",
-            "additionalProperties": {"type": "string"},
-            "description": "The run's properties.",
-        },
-    },
-    "additionalProperties": False,
+    "description": (
+        "Azure ML v1's submission body, accepted as is. Field names match in any case. Fields this server does "
+        "not use are accepted and ignored (listed in the run's property amlpipe.ignored_fields); a field whose "
+        "name is a near miss of a known one (ExperimentNme) is refused with 400 and a 'did you mean'."
+    ),
+    "properties": _properties(),
+    "additionalProperties": True,
     "example": {
         "ExperimentName": "nightly",
         "ParameterAssignments": {"lr": 0.05, "epochs": 3},
         "DataPathAssignments": {"raw": {"DataStoreName": "workspaceblobstore", "RelativePath": "reviews/2026-07.csv"}},
         "Description": "called from the scheduler",
-        "tags": {"caller": "adf"},
+        "Tags": {"caller": "adf"},
+        "RunSource": "SDK",
     },
 }
 
