@@ -37,6 +37,7 @@ _COMMAND_MODULES = [
     "jupyter_amlpipe.cli.env_cmds",
     "jupyter_amlpipe.cli.serve_cmd",
     "jupyter_amlpipe.cli.publish_cmds",
+    "jupyter_amlpipe.cli.schedule_cmds",
 ]
 
 
