@@ -6,6 +6,10 @@ pytest, codespell) lives in pyproject.toml.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -31,8 +35,9 @@ EXTRAS_REQUIRE = {
     "dask": ["dask[distributed]>=2024.1"],
     "spark": ["pyspark>=3.5"],
     "sql": ["duckdb>=1.0"],
-    "azure": ["adlfs>=2024.2", "smbprotocol>=1.12"],
-    "s3": ["s3fs>=2024.2"],
+    "azure": ["adlfs>=2024.2", "smbprotocol>=1.12", "cryptography>=41"],
+    "s3": ["s3fs>=2024.2", "cryptography>=41"],
+    "pandas": ["pandas>=2"],
     "server": ["fastapi>=0.110", "uvicorn>=0.29", "httpx>=0.27"],
     "jupyter": ["ipywidgets>=8.1", "anywidget>=0.9", "jupyterlab>=4.2", "jupyter_server>=2.12"],
 }
@@ -48,6 +53,8 @@ TEST_TOOLS = [
     "hypothesis",
     "nbval",
     "playwright",
+    "moto[server]>=5",
+    "pytest-jupyter[server]>=0.10",
     "schemathesis",
 ]
 EXTRAS_REQUIRE["dev"] = sorted({req for reqs in EXTRAS_REQUIRE.values() for req in reqs}) + TEST_TOOLS
@@ -59,6 +66,58 @@ PACKAGE_DATA = {
     "jupyter_amlpipe": ["py.typed"] + [f"examples/**/{pattern}" for pattern in EXAMPLE_PATTERNS],
     "jupyter_amlpipe.jupyter.widgets": ["*.js"],  # the widgets' ES modules (anywidget, no build)
 }
+
+
+def _build_labextension() -> None:
+    """Build the JupyterLab extension when its assets are missing and Node is on PATH.
+
+    Never fails the install: without Node (or when the build fails) the package
+    installs without the Pipelines panel and says how to get it.
+    AMLPIPE_SKIP_LABEXTENSION_BUILD=1 skips the build.
+    """
+    built = HERE / "jupyter_amlpipe" / "labextension" / "package.json"
+    script = HERE / "scripts" / "build-labextension"
+    if built.is_file() or not script.is_file() or os.environ.get("AMLPIPE_SKIP_LABEXTENSION_BUILD"):
+        return
+    hint = "install Node.js >= 18 and run scripts/build-labextension, then reinstall"
+    if not (shutil.which("node") and shutil.which("npm") and shutil.which("bash")):
+        print(f"jupyter_amlpipe: Node.js not found, installing without the JupyterLab panel ({hint})", file=sys.stderr)
+        return
+    # pip's isolated build environment hides the target environment's packages
+    # (JupyterLab, whose core package file the build uses) through PYTHONPATH.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONNOUSERSITE", "PYTHONHOME")}
+    env["PYTHON"] = sys.executable
+    try:
+        subprocess.run(["bash", str(script)], cwd=HERE, env=env, check=True, timeout=1200)
+    except (OSError, subprocess.SubprocessError) as error:
+        print(f"jupyter_amlpipe: building the JupyterLab panel failed ({error}); {hint}", file=sys.stderr)
+
+
+_build_labextension()
+
+
+def _lab_data_files() -> list[tuple[str, list[str]]]:
+    """The built JupyterLab extension and the server-extension config, when the build exists.
+
+    `scripts/build-labextension` (Node) builds jupyter_amlpipe/labextension/; without it
+    the package installs without the Pipelines panel (no Node is needed at install time).
+    """
+    built = HERE / "jupyter_amlpipe" / "labextension"
+    if not (built / "package.json").is_file():
+        return []
+    dest = Path("share") / "jupyter" / "labextensions" / "jupyter-amlpipe"
+    grouped: dict[str, list[str]] = {}
+    for path in sorted(built.rglob("*")):
+        if path.is_file():
+            target = dest / path.parent.relative_to(built)
+            grouped.setdefault(target.as_posix(), []).append(path.relative_to(HERE).as_posix())
+    grouped[dest.as_posix()].append(
+        "labextension/install.json"
+    )  # how `jupyter labextension list` says it was installed
+    config = "jupyter-config/jupyter_server_config.d/jupyter_amlpipe.json"
+    grouped["etc/jupyter/jupyter_server_config.d"] = [config]
+    return sorted(grouped.items())
+
 
 setup(
     name="jupyter_amlpipe",
@@ -73,6 +132,7 @@ setup(
     zip_safe=False,
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
+    data_files=_lab_data_files(),
     entry_points={
         "console_scripts": ["amlpipe = jupyter_amlpipe.cli.main:main"],
     },
