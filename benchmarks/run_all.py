@@ -29,6 +29,9 @@ BENCHMARKS = (
     "bench_docker",
     "bench_docker_build",
     "bench_server",
+    "bench_transfer",
+    "bench_sql",
+    "bench_dask",
 )
 
 

@@ -14,6 +14,9 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Workspace": "jupyter_amlpipe.workspace.workspace",
     "Datastore": "jupyter_amlpipe.workspace.datastore",
+    "Dataset": "jupyter_amlpipe.workspace.dataset",
+    "OutputFileDatasetConfig": "jupyter_amlpipe.core.dataset",
+    "EnvSecret": "jupyter_amlpipe.workspace.credentials",
     "DataReference": "jupyter_amlpipe.core.data",
     "DataPath": "jupyter_amlpipe.core.data",
     "DataPathComputeBinding": "jupyter_amlpipe.core.data",
@@ -25,6 +28,8 @@ _EXPORTS = {
     "RunConfiguration": "jupyter_amlpipe.core.environment",
     "CondaDependencies": "jupyter_amlpipe.core.environment",
     "ComputeTarget": "jupyter_amlpipe.core.compute_target",
+    "SparkCompute": "jupyter_amlpipe.compute.spark",
+    "DaskCompute": "jupyter_amlpipe.compute.dask",
     "Experiment": "jupyter_amlpipe.runner.experiment",
     "Run": "jupyter_amlpipe.context.run",
     "PipelineRun": "jupyter_amlpipe.runner.runs",
@@ -41,12 +46,16 @@ __all__ = [
     "AmlpipeError",
     "ComputeTarget",
     "CondaDependencies",
+    "DaskCompute",
     "DataPath",
     "DataPathComputeBinding",
     "DataReference",
+    "Dataset",
     "Datastore",
+    "EnvSecret",
     "Environment",
     "Experiment",
+    "OutputFileDatasetConfig",
     "Pipeline",
     "PipelineData",
     "PipelineEndpoint",
@@ -58,6 +67,7 @@ __all__ = [
     "RunConfiguration",
     "Schedule",
     "ScheduleRecurrence",
+    "SparkCompute",
     "StepRun",
     "StepSequence",
     "Workspace",
@@ -65,6 +75,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from jupyter_amlpipe.compute.dask import DaskCompute
+    from jupyter_amlpipe.compute.spark import SparkCompute
     from jupyter_amlpipe.context.run import Run
     from jupyter_amlpipe.core.compute_target import ComputeTarget
     from jupyter_amlpipe.core.data import (
@@ -74,12 +86,15 @@ if TYPE_CHECKING:
         PipelineData,
         PipelineParameter,
     )
+    from jupyter_amlpipe.core.dataset import OutputFileDatasetConfig
     from jupyter_amlpipe.core.environment import CondaDependencies, Environment, RunConfiguration
     from jupyter_amlpipe.core.pipeline import Pipeline
     from jupyter_amlpipe.core.steps.base import StepSequence
     from jupyter_amlpipe.errors import AmlpipeError
     from jupyter_amlpipe.runner.experiment import Experiment
     from jupyter_amlpipe.runner.runs import PipelineRun, PortDataReference, StepRun
+    from jupyter_amlpipe.workspace.credentials import EnvSecret
+    from jupyter_amlpipe.workspace.dataset import Dataset
     from jupyter_amlpipe.workspace.datastore import Datastore
     from jupyter_amlpipe.workspace.workspace import Workspace
 

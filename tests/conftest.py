@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from storage_servers import AZURITE_HOW, S3_HOW, azurite_server, check_azurite, check_s3, s3_server  # noqa: F401
 
 REQUIRE_ENGINES_ENV = "AMLPIPE_REQUIRE_ENGINES"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -80,6 +81,8 @@ ENGINES: dict[str, tuple[Callable[[], str | None], str]] = {
     "spark": (_check_spark, 'pip install "jupyter_amlpipe[spark]" and install Java 17'),
     "browser": (_check_browser, "pip install playwright and apt-get install chromium"),
     "sql": (_check_sql, 'pip install "jupyter_amlpipe[sql]"'),
+    "azurite": (check_azurite, AZURITE_HOW),
+    "s3": (check_s3, S3_HOW),
 }
 
 # Session cache: engine name -> None (available) or the reason it is not.

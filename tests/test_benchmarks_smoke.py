@@ -44,6 +44,9 @@ def run_benchmark(module: str, tmp_path: Path) -> subprocess.CompletedProcess[st
         pytest.param("bench_docker", 1, 1, marks=pytest.mark.docker),
         pytest.param("bench_docker_build", 3, 1, marks=pytest.mark.docker),
         ("bench_server", 6, 1),
+        ("bench_transfer", 1, 1),
+        pytest.param("bench_sql", 1, 1, marks=pytest.mark.sql),
+        pytest.param("bench_dask", 1, 1, marks=pytest.mark.dask),
     ],
 )
 def test_benchmark_quick_prints_its_ratios(module: str, ratios: int, targets: int, tmp_path: Path) -> None:

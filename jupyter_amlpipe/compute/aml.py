@@ -1,7 +1,12 @@
-"""v1's ``AmlCompute`` names: a provisioning configuration that maps onto a local engine.
+"""v1's ``AmlCompute`` names: a provisioning configuration that maps onto a Dask cluster.
 
-``ComputeTarget.create(ws, name, AmlCompute.provisioning_configuration(max_nodes=4))``
-gives a LocalCompute running up to ``max_nodes`` steps at once.
+``ComputeTarget.create(ws, name, AmlCompute.provisioning_configuration(min_nodes=0, max_nodes=4))``
+gives a :class:`~jupyter_amlpipe.compute.dask.DaskCompute`: a local Dask cluster
+that adapts between ``min_nodes`` and ``max_nodes`` workers (``max_nodes``
+defaults to 4, as in v1), each running one step at a time. It needs the
+``dask`` extra; without it ``ComputeTarget.create`` raises MissingExtraError
+with the ``pip install "jupyter_amlpipe[dask]"`` to run. For a cluster on
+this machine without Dask, use ``LocalCompute(ws, name, max_concurrency=N)``.
 """
 
 from __future__ import annotations

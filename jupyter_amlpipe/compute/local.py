@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from jupyter_amlpipe.compute._notebook_launcher import DEFAULT_KERNEL, kernel_name_for
@@ -30,6 +31,8 @@ def program_argv(job: StepJob, python: str) -> tuple[list[str], str]:
         return ["/bin/bash", "-c", program["command"]], f"Command {program['command'][:80]!r}"
     if kind == "exec":
         return list(program["argv"]), f"Command {' '.join(program['argv'])[:80]!r}"
+    if kind == "module":  # a built-in step's program: jupyter_amlpipe.compute.runtime.<name>, run by this Python
+        return [python, "-m", program["module"], *program["args"]], program.get("description") or program["module"]
     if kind == "notebook":
         spec = job.run_dir / ".notebook_spec.json"
         spec.write_text(json.dumps({**program, "cwd": str(job.workdir)}), encoding="utf-8")
@@ -73,6 +76,38 @@ class _ProcessHandle:
     def _kill_group(self, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, sig)
+
+
+def spawn_step_process(
+    argv: list[str],
+    description: str,
+    step_name: str,
+    cwd: str | os.PathLike[str],
+    env: dict[str, str],
+    stdout_path: str | os.PathLike[str],
+    stderr_path: str | os.PathLike[str],
+    preexec_fn: Callable[[], Any] | None = None,
+) -> _ProcessHandle:
+    """Start a step process in its own session, its output appended to the step's log files.
+
+    Used by LocalCompute and by the tasks DaskCompute runs on its workers
+    (which pass ``preexec_fn`` to give the process a parent-death signal).
+    """
+    with open(stdout_path, "ab") as out, open(stderr_path, "ab") as err:
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=preexec_fn,  # DaskCompute: one prctl() call, its function resolved before the fork
+            )
+        except OSError as exc:
+            raise ComputeError(f"Step {step_name!r}: could not start {argv[0]!r}: {exc}") from exc
+    return _ProcessHandle(proc, description)
 
 
 class LocalCompute(ComputeTarget):
@@ -207,17 +242,4 @@ class LocalCompute(ComputeTarget):
             handle = self._start_warm(job, env)
             if handle is not None:
                 return handle
-        with open(job.stdout_path, "ab") as out, open(job.stderr_path, "ab") as err:
-            try:
-                proc = subprocess.Popen(
-                    argv,
-                    cwd=job.workdir,
-                    env=env,
-                    stdout=out,
-                    stderr=err,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            except OSError as exc:
-                raise ComputeError(f"Step {job.step_name!r}: could not start {argv[0]!r}: {exc}") from exc
-        return _ProcessHandle(proc, description)
+        return spawn_step_process(argv, description, job.step_name, job.workdir, env, job.stdout_path, job.stderr_path)

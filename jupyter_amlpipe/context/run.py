@@ -35,6 +35,7 @@ ENV_PARENT_RUN_ID = "AZUREML_PARENT_RUN_ID"
 ENV_ROOT_RUN_ID = "AZUREML_ROOT_RUN_ID"
 ENV_EXPERIMENT = "AZUREML_EXPERIMENT_NAME"
 ENV_STEP_NAME = "AMLPIPE_STEP_NAME"
+ENV_INPUT_DATASETS = "AMLPIPE_INPUT_DATASETS"  # JSON {input name: local path}
 
 
 def _jsonable(value: Any, what: str) -> Any:
@@ -174,6 +175,14 @@ class Run:
             if f.is_file():
                 self.upload_file(f"{name.rstrip('/')}/{f.relative_to(root).as_posix()}", f)
 
+    @property
+    def input_datasets(self) -> dict[str, str]:
+        """The step's dataset inputs by name (``as_named_input(name)``): the local folder of each (v1).
+
+        A TabularDataset input is also its folder of delimited files here.
+        """
+        return {}
+
     def flush(self) -> None:
         """Records are written as they are made; kept for v1 compatibility."""
 
@@ -273,6 +282,11 @@ class _StepContextRun(Run):
         workspace_cls = importlib.import_module("jupyter_amlpipe.workspace.workspace").Workspace
         experiment_cls = importlib.import_module("jupyter_amlpipe.runner.experiment").Experiment
         return experiment_cls(workspace_cls(path=self._workspace_path), self._experiment_name)
+
+    @property
+    def input_datasets(self) -> dict[str, str]:
+        raw = os.environ.get(ENV_INPUT_DATASETS) if self._target == "self" else None
+        return {str(k): str(v) for k, v in json.loads(raw).items()} if raw else {}
 
     def get_status(self) -> str:
         return "Running"

@@ -17,8 +17,11 @@ from jupyter_amlpipe.errors import ComputeError, ComputeTargetNotFound, Definiti
 
 COMPUTE_TARGETS: Registry[type[ComputeTarget]] = Registry("compute target type", "jupyter_amlpipe.compute_targets")
 COMPUTE_TARGETS.register("local", "jupyter_amlpipe.compute.local:LocalCompute")
-COMPUTE_TARGETS.register("amlcompute", "jupyter_amlpipe.compute.local:LocalCompute")
+# v1's AmlCompute.provisioning_configuration(min_nodes, max_nodes) gives a Dask cluster adapting between them.
+COMPUTE_TARGETS.register("amlcompute", "jupyter_amlpipe.compute.dask:DaskCompute", extra="dask")
 COMPUTE_TARGETS.register("docker", "jupyter_amlpipe.compute.docker:DockerCompute")
+COMPUTE_TARGETS.register("dask", "jupyter_amlpipe.compute.dask:DaskCompute", extra="dask")
+COMPUTE_TARGETS.register("spark", "jupyter_amlpipe.compute.spark:SparkCompute", extra="spark")
 
 
 def refuse_inside_step(action: str) -> None:

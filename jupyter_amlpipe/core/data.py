@@ -216,22 +216,23 @@ class PipelineData:
         """The original object (``as_download()`` returns a view of it)."""
         return self._origin
 
+    def _location(self, step_run_id: str) -> str:
+        """Where the producer's output is stored on the datastore."""
+        return f"azureml/{step_run_id}/{self.name}"
+
     def __repr__(self) -> str:
         return f"PipelineData(name={self.name!r}, datastore={_datastore_name(self.datastore) if self.datastore else None!r})"
 
 
-class OutputFileDatasetConfig:
-    """Not provided: v1's dataset outputs; use PipelineData."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise DefinitionError(
-            "OutputFileDatasetConfig is not supported yet. Use PipelineData(name, datastore=...) for step outputs; "
-            "it behaves the same for scripts (a folder path in the arguments)."
-        )
+def _is_dataset_input(item: Any) -> bool:
+    """A dataset used as a step input (``dataset.as_named_input(name)``, see :mod:`.dataset`)."""
+    return getattr(type(item), "_dataset_input", False) is True
 
 
 def is_data(item: Any) -> bool:
-    return isinstance(item, (DataReference, DataPath, PipelineData)) or _is_param_binding(item)
+    return (
+        isinstance(item, (DataReference, DataPath, PipelineData)) or _is_param_binding(item) or _is_dataset_input(item)
+    )
 
 
 def _is_param_binding(item: Any) -> bool:
@@ -253,6 +254,8 @@ def data_name(item: Any) -> str:
         return item.name or "datapath"
     if _is_param_binding(item):
         return str(item[0].name)
+    if _is_dataset_input(item):
+        return str(item.name)
     raise DefinitionError(f"{item!r} is not a data link (DataReference, DataPath or PipelineData).")
 
 
@@ -266,6 +269,8 @@ def data_identity(item: Any) -> tuple[Any, ...]:
         return ("datastore", item.datastore_name, item.path_on_datastore or "")
     if _is_param_binding(item):
         return ("parameter", item[0].name)
+    if _is_dataset_input(item):
+        return ("dataset", item._identity())
     raise DefinitionError(f"{item!r} is not a data link (DataReference, DataPath or PipelineData).")
 
 

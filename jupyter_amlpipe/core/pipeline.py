@@ -83,7 +83,10 @@ class Pipeline:
                     warnings.warn(_listing_warning(step, data, "input"), UserWarning, stacklevel=3)
                     consumed.append(data)
                 else:
-                    warnings.warn(_listing_warning(step, data, "output"), UserWarning, stacklevel=3)
+                    if not getattr(
+                        data, "_path_template", None
+                    ):  # v1 lists an OutputFileDatasetConfig in arguments only
+                        warnings.warn(_listing_warning(step, data, "output"), UserWarning, stacklevel=3)
                     step._implicit_outputs.append(data)
                     data._add_producer(step)
                     producers.setdefault(id(data), []).append(i)

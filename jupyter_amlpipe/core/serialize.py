@@ -19,6 +19,7 @@ from jupyter_amlpipe.core.data import (
     PipelineData,
     PipelineParameter,
 )
+from jupyter_amlpipe.core.dataset import DatasetConsumptionConfig, OutputFileDatasetConfig
 from jupyter_amlpipe.core.environment import CondaDependencies, Environment, RunConfiguration
 from jupyter_amlpipe.core.pipeline import Pipeline
 from jupyter_amlpipe.core.steps import STEP_TYPES
@@ -49,6 +50,12 @@ class _Encoder:
                 "output_name": root.output_name,
                 "is_directory": root.is_directory,
             }
+            if isinstance(root, OutputFileDatasetConfig):
+                self.data[key]["output_dataset"] = {
+                    "path": root._path_template,
+                    "mode": root._output_mode,
+                    "register": root._register,
+                }
         return key
 
     def value(self, v: Any, where: str) -> Any:
@@ -60,7 +67,10 @@ class _Encoder:
             self.parameters[v.name] = self.value(v.default_value, f"{where}: parameter {v.name}")
             return {"$param": v.name}
         if isinstance(v, PipelineData):
-            return {"$pd": self.pipeline_data(v), "mode": v._input_mode}
+            return {"$pd": self.pipeline_data(v), "mode": v._input_mode, "input_name": getattr(v, "_input_name", None)}
+        if isinstance(v, DatasetConsumptionConfig):
+            dataset = {"spec": v.dataset._spec(), "name": v.dataset.name, "version": v.dataset.version}
+            return {"$dataset": [v.name, v.mode, v.path_on_compute, dataset]}
         if isinstance(v, DataReference):
             return {
                 "$ref": [
@@ -169,12 +179,19 @@ class _Decoder:
     def pipeline_data(self, key: str) -> PipelineData:
         if key not in self.data:
             d = self.doc["data"][key]
-            self.data[key] = PipelineData(
-                d["name"],
-                datastore=self.store(d["datastore"]),
-                output_name=d["output_name"],
-                is_directory=d["is_directory"],
-            )
+            if "output_dataset" in d:
+                out = d["output_dataset"]
+                data = OutputFileDatasetConfig(d["name"], destination=(self.store(d["datastore"]), out["path"]))
+                data._output_mode = out["mode"]
+                data._register = out["register"]
+                self.data[key] = data
+            else:
+                self.data[key] = PipelineData(
+                    d["name"],
+                    datastore=self.store(d["datastore"]),
+                    output_name=d["output_name"],
+                    is_directory=d["is_directory"],
+                )
         return self.data[key]
 
     def value(self, v: Any) -> Any:
@@ -189,7 +206,19 @@ class _Decoder:
             return self.params[name]
         if "$pd" in v:
             pd = self.pipeline_data(v["$pd"])
-            return pd.as_download() if v.get("mode") == "download" else pd
+            view = pd.as_download() if v.get("mode") == "download" else pd
+            if v.get("input_name"):
+                view = PipelineData.as_mount(pd) if view is pd else view
+                view._input_name = v["input_name"]  # type: ignore[attr-defined]
+            return view
+        if "$dataset" in v:
+            from importlib import import_module
+
+            name, mode, on_compute, dataset = v["$dataset"]
+            dataset_cls = import_module("jupyter_amlpipe.workspace.dataset").Dataset
+            loaded = dataset_cls._from_spec(self.ws, dataset["spec"])
+            loaded.name, loaded.version = dataset["name"], dataset["version"]
+            return DatasetConsumptionConfig(name, loaded, mode, on_compute)
         if "$ref" in v:
             store, name, path, mode, on_compute, overwrite = v["$ref"]
             return DataReference(self.store(store), name, path, mode, on_compute, overwrite)

@@ -14,6 +14,7 @@ class StepJob:
     ``program`` is one of:
     ``{"type": "python", "script": str, "args": [str]}``,
     ``{"type": "shell", "command": str}``, ``{"type": "exec", "argv": [str]}``,
+    ``{"type": "module", "module": str, "args": [str], "description": str}`` (``python -m module args``),
     ``{"type": "notebook", "notebook": str, "parameters": {...}, "output": str,
     "copy_to": [str], "kernel_name": str | None}``.
     """

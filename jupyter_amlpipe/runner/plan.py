@@ -126,7 +126,7 @@ def make_plan(
         outputs: dict[str, tuple[Any, str]] = {}
         for out in step.outputs:
             store = _datastore_of(workspace, out, default_store)
-            location = (store, f"azureml/{run_id}/{out.name}")
+            location = (store, out._location(run_id))
             outputs[out.name] = location
             output_of[id(out)] = location
         compute = resolve_compute(workspace, step.compute_target, targets)

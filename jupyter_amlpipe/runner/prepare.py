@@ -20,6 +20,7 @@ from jupyter_amlpipe.core.data import (
     data_identity,
     data_name,
 )
+from jupyter_amlpipe.core.dataset import DatasetConsumptionConfig, OutputFileDatasetConfig
 from jupyter_amlpipe.errors import DefinitionError, ExecutionError
 from jupyter_amlpipe.runner.job import StepJob
 from jupyter_amlpipe.runner.plan import Plan, StepPlan
@@ -45,6 +46,8 @@ class StepPreparer:
         self.paths: dict[str, str] = {}  # data name -> path (the environment variables)
         self._resolved: dict[tuple[Any, ...], str] = {}
         self.staged: list[tuple[str, Path, Any, str]] = []  # (name, staging path, datastore, path on it)
+        self.input_datasets: dict[str, str] = {}  # dataset input name -> path (Run.get_context().input_datasets)
+        self.registrations: list[tuple[OutputFileDatasetConfig, Any, str]] = []  # register_on_complete outputs
 
     # -- data -------------------------------------------------------------------------
     def _datastore(self, store: Any) -> Any:
@@ -78,6 +81,8 @@ class StepPreparer:
         store, rel = self.plan.output_of[id(data._root())]
         staging = self.run_dir / "staging" / data.name
         self.staged.append((data.name, staging, store, rel))
+        if isinstance(data, OutputFileDatasetConfig) and data._register is not None:
+            self.registrations.append((data, store, rel))
         if data.is_directory is not False:
             staging.mkdir(parents=True, exist_ok=True)
         else:
@@ -91,6 +96,19 @@ class StepPreparer:
             return str(local)
         target = self.workdir / "inputs" / data.name
         store.get_to_local(rel, target)
+        return str(target)
+
+    def _dataset(self, item: DatasetConsumptionConfig) -> str:
+        """A dataset input's folder: the data's own folder when it can be used as is, else a copy."""
+        from jupyter_amlpipe.workspace import dataset_files
+
+        dataset = item.dataset
+        if item.mode != DOWNLOAD:
+            folder = dataset_files.direct_folder(dataset._workspace, dataset._paths)
+            if folder is not None:
+                return str(folder)
+        target = self.workdir / (item.path_on_compute or f"inputs/{item.name}")
+        dataset_files.materialize(dataset._files(), target)
         return str(target)
 
     def resolve(self, item: Any) -> str:
@@ -107,6 +125,11 @@ class StepPreparer:
         if isinstance(item, PipelineData):
             root = item._root()
             path = self._output(root) if root in self.sp.step.outputs else self._consumed(item)
+            input_name = getattr(item, "_input_name", None)  # OutputFileDatasetConfig.as_input(name)
+            if input_name and root not in self.sp.step.outputs:
+                self.input_datasets[str(input_name)] = path
+        elif isinstance(item, DatasetConsumptionConfig):
+            path = self.input_datasets[item.name] = self._dataset(item)
         elif isinstance(item, DataReference):
             path = self._existing(key, item.datastore, item.path_on_datastore, item.mode, item.path_on_compute)
         elif isinstance(item, DataPath):
@@ -184,6 +207,8 @@ class StepPreparer:
             env[f"AML_PARAMETER_{key}"] = _param_str(self.value_of(value))
         for name, path in self.paths.items():
             env[f"AZUREML_DATAREFERENCE_{name}"] = path
+        if self.input_datasets:
+            env[ctx.ENV_INPUT_DATASETS] = json.dumps(self.input_datasets)
         if step.runconfig is not None:
             env.update({k: str(v) for k, v in step.runconfig.environment_variables.items()})
         if step.environment is not None:
@@ -218,7 +243,22 @@ class StepPreparer:
                 else:
                     shutil.copy2(staging, final)
                     staging.unlink()
+        self._register_datasets()
         return out
+
+    def _register_datasets(self) -> None:
+        """Register the outputs marked ``register_on_complete`` as new FileDataset versions."""
+        from jupyter_amlpipe.workspace.dataset import Dataset
+
+        for data, store, rel in self.registrations:
+            assert data._register is not None
+            Dataset.File.from_files((store, rel), validate=False).register(
+                self.ws,
+                data._register["name"],
+                description=data._register["description"],
+                tags=data._register["tags"],
+                create_new_version=True,
+            )
 
     def keep_outputs_folder(self) -> None:
         """v1 keeps what a step writes to ./outputs as run artifacts."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_amlpipe.core.data import DataPath, DataReference, PipelineData, PipelineParameter, data_name, is_data
+from jupyter_amlpipe.core.dataset import DatasetConsumptionConfig
 from jupyter_amlpipe.errors import AmlpipeError
 from jupyter_amlpipe.runner.plan import Plan, StepPlan
 from jupyter_amlpipe.workspace.digest import ContentDigests
@@ -98,6 +99,13 @@ class ReuseKeys:
             return self._datastore_digest(value.datastore, value.path_on_datastore) if value is not None else "none"
         if isinstance(item, (DataReference, DataPath)):
             return self._datastore_digest(item.datastore, item.path_on_datastore)
+        if isinstance(item, DatasetConsumptionConfig):
+            from jupyter_amlpipe.workspace.dataset_files import content_digest
+
+            try:
+                return "dataset:" + content_digest(item.dataset._files(), self.digests.digest)
+            except AmlpipeError:
+                return "missing"
         return "unknown"
 
     def _datastore_digest(self, store: Any, path: str | None) -> str:

@@ -17,9 +17,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jupyter_amlpipe.errors import LookupFailed
+from jupyter_amlpipe.workspace import credentials, transfer
+from jupyter_amlpipe.workspace import datastore_cloud as cloud
 from jupyter_amlpipe.workspace import datastore_kinds as kinds
 from jupyter_amlpipe.workspace import datastore_records as records
-from jupyter_amlpipe.workspace import transfer
 from jupyter_amlpipe.workspace.datastore_kinds import LOCAL_PROTOCOLS as _LOCAL_PROTOCOLS
 from jupyter_amlpipe.workspace.datastore_records import DEFAULT_DATASTORES, WorkspaceLike
 from jupyter_amlpipe.workspace.paths import normalize_relpath, safe_join
@@ -100,7 +102,17 @@ class Datastore:
     # -- registration ----------------------------------------------------------
     @classmethod
     def _register(cls, workspace: WorkspaceLike, name: str, config: dict[str, Any], overwrite: bool) -> Datastore:
-        """Store ``config`` under ``name``; same config again is a no-op, another needs overwrite."""
+        """Store ``config`` under ``name``; same config again is a no-op, another needs overwrite.
+
+        Secrets in the storage options are stored encrypted or as environment
+        variable references (:mod:`.credentials`), never in plain text.
+        """
+        try:
+            previous = records.get_record(workspace, name)["config"].get("storage_options")
+        except LookupFailed:
+            previous = None
+        config = dict(config)
+        config["storage_options"] = credentials.protect(workspace.path, config.get("storage_options") or {}, previous)
         return cls._from_record(workspace, records.save_record(workspace, name, config, overwrite))
 
     @classmethod
@@ -137,8 +149,8 @@ class Datastore:
         datastore_name: str,
         container_name: str,
         account_name: str,
-        sas_token: str | None = None,
-        account_key: str | None = None,
+        sas_token: str | credentials.EnvSecret | None = None,
+        account_key: str | credentials.EnvSecret | None = None,
         protocol: str | None = None,
         endpoint: str | None = None,
         overwrite: bool = False,
@@ -147,17 +159,21 @@ class Datastore:
     ) -> Datastore:
         """Register an Azure Blob container (through adlfs, ``pip install "jupyter_amlpipe[azure]"``).
 
-        ``endpoint`` is the storage suffix (default ``core.windows.net``).
-        Service-principal credentials ``tenant_id``, ``client_id`` and
-        ``client_secret`` are passed on; other v1 keyword arguments are accepted
-        and ignored. Credentials are stored in the workspace database.
+        ``endpoint`` is the storage suffix (default ``core.windows.net``), or a
+        full blob endpoint URL such as ``http://127.0.0.1:10000/devstoreaccount1``
+        (the Azurite emulator). Service-principal credentials ``tenant_id``,
+        ``client_id`` and ``client_secret`` are passed on; other v1 keyword
+        arguments are accepted and ignored. A secret given as a string is stored
+        encrypted with the workspace key; ``EnvSecret("NAME")`` stores only the
+        name of an environment variable to read it from. ``create_if_not_exists``
+        creates the container.
         """
-        config = kinds.azure_blob_config(
-            container_name, account_name, sas_token, account_key, protocol, endpoint, **kwargs
+        config = cloud.azure_blob_config(
+            datastore_name, container_name, account_name, sas_token, account_key, protocol, endpoint, **kwargs
         )
         datastore = cls._register(workspace, datastore_name, config, overwrite)
-        if create_if_not_exists:
-            datastore._fs.makedirs(container_name, exist_ok=True)
+        if create_if_not_exists and not datastore._fs.exists(container_name):
+            datastore._fs.mkdir(container_name)
         return datastore
 
     @classmethod
@@ -190,18 +206,28 @@ class Datastore:
         workspace: WorkspaceLike,
         datastore_name: str,
         bucket_name: str,
-        key: str | None = None,
-        secret: str | None = None,
+        key: str | credentials.EnvSecret | None = None,
+        secret: str | credentials.EnvSecret | None = None,
         endpoint_url: str | None = None,
         region_name: str | None = None,
         overwrite: bool = False,
+        create_if_not_exists: bool = False,
     ) -> Datastore:
-        """Register an S3 bucket (or ``bucket/prefix``) through s3fs.
+        """Register an S3 bucket (or ``bucket/prefix``) through s3fs (``pip install "jupyter_amlpipe[s3]"``).
 
         Without ``key``/``secret`` s3fs uses the usual AWS credential chain.
+        ``endpoint_url`` reaches S3-compatible servers (MinIO, moto, Ceph).
+        Secrets are stored as for :meth:`register_azure_blob_container`
+        (encrypted, or ``EnvSecret("NAME")``). ``create_if_not_exists``
+        creates the bucket.
         """
-        config = kinds.s3_config(bucket_name, key, secret, endpoint_url, region_name)
-        return cls._register(workspace, datastore_name, config, overwrite)
+        config = cloud.s3_config(datastore_name, bucket_name, key, secret, endpoint_url, region_name)
+        datastore = cls._register(workspace, datastore_name, config, overwrite)
+        if create_if_not_exists:
+            bucket = str(config["bucket_name"])
+            if not datastore._fs.exists(bucket):
+                datastore._fs.mkdir(bucket)
+        return datastore
 
     # -- attributes ----------------------------------------------------------
     @property
@@ -262,7 +288,10 @@ class Datastore:
     def _connect(self) -> tuple[Any, str]:
         """Build (once per instance) the fsspec filesystem and the root path on it."""
         if self._connection is None:
-            self._connection = kinds.open_filesystem(self.name, self._config, self._configured_root())
+            config = dict(self._config)
+            options = credentials.reveal(self.workspace.path, self.name, config.get("storage_options") or {})
+            config["storage_options"] = cloud.filesystem_options(config, options)
+            self._connection = kinds.open_filesystem(self.name, config, self._configured_root())
         return self._connection
 
     @property

@@ -24,7 +24,6 @@ from jupyter_amlpipe.errors import DefinitionError, MissingExtraError, did_you_m
 
 __all__ = [
     "LOCAL_PROTOCOLS",
-    "azure_blob_config",
     "azure_file_config",
     "check_url",
     "configured_root",
@@ -32,7 +31,6 @@ __all__ = [
     "local_config",
     "open_filesystem",
     "require_backend",
-    "s3_config",
 ]
 
 # fsspec protocol -> (package, extra, feature) for a clear error when the package is missing.
@@ -66,10 +64,6 @@ def check_url(name: str, url: str) -> None:
     require_backend(protocol)
 
 
-def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
-
-
 def _local_root(path: str | os.PathLike[str]) -> str:
     """``path`` made absolute (``~`` expanded), created if needed, as a POSIX string."""
     root = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
@@ -90,44 +84,6 @@ def fsspec_config(name: str, url: str, storage_options: dict[str, Any] | None) -
         return {"datastore_type": "Fsspec", "protocol": "file", "root": _local_root(local), "storage_options": options}
     check_url(name, url)
     return {"datastore_type": "Fsspec", "url": url, "storage_options": options}
-
-
-def azure_blob_config(
-    container_name: str,
-    account_name: str,
-    sas_token: str | None,
-    account_key: str | None,
-    protocol: str | None,
-    endpoint: str | None,
-    **kwargs: Any,
-) -> dict[str, Any]:
-    """An Azure Blob container through adlfs (``register_azure_blob_container``).
-
-    Of the other keyword arguments, the service-principal credentials
-    ``tenant_id``, ``client_id`` and ``client_secret`` are kept; the rest are ignored.
-    """
-    require_backend("abfs")
-    options = _drop_none(
-        {
-            "account_name": account_name,
-            "sas_token": sas_token,
-            "account_key": account_key,
-            "account_host": f"{account_name}.blob.{endpoint}" if endpoint else None,
-            "tenant_id": kwargs.get("tenant_id"),
-            "client_id": kwargs.get("client_id"),
-            "client_secret": kwargs.get("client_secret"),
-        }
-    )
-    return {
-        "datastore_type": "AzureBlob",
-        "protocol": "abfs",
-        "root": container_name,
-        "storage_options": options,
-        "container_name": container_name,
-        "account_name": account_name,
-        "endpoint": endpoint or "core.windows.net",
-        "account_protocol": protocol or "https",
-    }
 
 
 def azure_file_config(
@@ -158,22 +114,6 @@ def azure_file_config(
         "endpoint": endpoint or "core.windows.net",
         "account_protocol": protocol or "https",
     }
-
-
-def s3_config(
-    bucket_name: str,
-    key: str | None,
-    secret: str | None,
-    endpoint_url: str | None,
-    region_name: str | None,
-) -> dict[str, Any]:
-    """An S3 bucket (or ``bucket/prefix``) through s3fs (``register_s3``)."""
-    require_backend("s3")
-    client_kwargs = _drop_none({"endpoint_url": endpoint_url, "region_name": region_name})
-    options = _drop_none({"key": key, "secret": secret})
-    if client_kwargs:
-        options["client_kwargs"] = client_kwargs
-    return {"datastore_type": "S3", "protocol": "s3", "root": bucket_name.strip("/"), "storage_options": options}
 
 
 def configured_root(config: dict[str, Any], workspace_path: str | os.PathLike[str]) -> str | None:

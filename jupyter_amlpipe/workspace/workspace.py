@@ -241,6 +241,13 @@ class Workspace:
 
         return Datastore._list(self)
 
+    @property
+    def datasets(self) -> dict[str, Any]:
+        """The latest version of every registered dataset, by name (v1 ``ws.datasets``)."""
+        from jupyter_amlpipe.workspace.dataset import Dataset
+
+        return dict(Dataset.get_all(self))
+
     def get_default_datastore(self) -> Datastore:
         from jupyter_amlpipe.workspace.datastore import Datastore
 

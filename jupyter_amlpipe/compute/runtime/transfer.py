@@ -1,0 +1,304 @@
+"""DataTransferStep's program: copy a file or a folder byte for byte, then check it with sha256.
+
+Run as ``python -m jupyter_amlpipe.compute.runtime.transfer SPEC_JSON`` where the spec is::
+
+    {"step": name, "source": local path, "kind": "file" | "directory" | null,
+     "destination": {"path": local path, "staging": bool}
+                  | {"datastore": name, "path_on_datastore": rel}}
+
+The source is always a local path: the runner resolved it (a datastore on this
+machine gives its own path; a cloud one was downloaded first). A destination
+with a ``path`` is written there; a staging destination is the output folder of
+a PipelineData, published by the runner when the step succeeds. Otherwise the
+destination datastore is opened from the workspace (``AMLPIPE_WORKSPACE``) and
+written through fsspec.
+
+A local copy is made by the kernel (``shutil.copyfile``), under a temporary
+name; then the sha256 of the source and of the copy are compared, and the copy
+is renamed to its real name only when they match, so a failed or mismatched
+copy never leaves a file under the destination's name. A remote copy is
+streamed through fsspec, hashed as it is written, then read back and hashed.
+A difference fails the step. Files are copied by a few threads at once (the
+hashing and the I/O release the GIL). Standard library only for local paths.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import IO, Any
+
+CHUNK = 8 << 20
+PARTIAL = ".amlpipe-partial"
+PROGRESS_EVERY = 1.0  # seconds between progress lines
+
+
+class TransferError(Exception):
+    """A copy that cannot be done or did not check out: the message is shown as the step's error."""
+
+
+class Progress:
+    """Counts bytes and files; prints a line at most every second (and one at the end)."""
+
+    def __init__(self, total_bytes: int, total_files: int) -> None:
+        self.total_bytes = total_bytes
+        self.total_files = total_files
+        self.bytes = 0
+        self.files = 0
+        self.started = time.perf_counter()
+        self._last = self.started
+        self._lock = threading.Lock()
+
+    def add(self, n: int, file_done: bool = False) -> None:
+        with self._lock:
+            self.bytes += n
+            self.files += int(file_done)
+            now = time.perf_counter()
+            if now - self._last >= PROGRESS_EVERY:
+                self._last = now
+                self._print(now)
+
+    def _print(self, now: float) -> None:
+        pct = 100.0 * self.bytes / self.total_bytes if self.total_bytes else 100.0
+        rate = self.bytes / max(now - self.started, 1e-9) / 1e6
+        print(
+            f"transfer: {pct:3.0f}% ({_mb(self.bytes)} of {_mb(self.total_bytes)} MB, "
+            f"{self.files} of {self.total_files} files), {rate:.1f} MB/s",
+            flush=True,
+        )
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f}"
+
+
+# -- files: local or through fsspec ---------------------------------------------------------
+class LocalSide:
+    """Destination files on this machine's filesystem (written under a temporary name, then renamed)."""
+
+    def open_read(self, path: str) -> AbstractContextManager[IO[bytes]]:
+        return open(path, "rb")
+
+    def makedirs(self, path: str) -> None:
+        os.makedirs(path, exist_ok=True)
+
+    def kind(self, path: str) -> str | None:
+        return "directory" if os.path.isdir(path) else "file" if os.path.exists(path) else None
+
+    def join(self, base: str, rel: str) -> str:
+        return os.path.join(base, *rel.split("/")) if rel else base
+
+
+class FsspecSide(LocalSide):
+    """Destination files on an fsspec filesystem (object stores write a file whole on close)."""
+
+    def __init__(self, fs: Any) -> None:
+        self.fs = fs
+
+    def open_write(self, path: str) -> tuple[IO[bytes], Callable[[], None]]:
+        """A file open for writing, and what to call once it is closed."""
+        parent = path.rsplit("/", 1)[0]
+        if parent and parent != path:
+            self.makedirs(parent)
+        return self.fs.open(path, "wb"), lambda: None
+
+    def open_read(self, path: str) -> AbstractContextManager[IO[bytes]]:
+        return self.fs.open(path, "rb")  # type: ignore[no-any-return]
+
+    def makedirs(self, path: str) -> None:
+        with contextlib.suppress(OSError, NotImplementedError):  # object stores have no folders
+            self.fs.makedirs(path, exist_ok=True)
+
+    def kind(self, path: str) -> str | None:
+        if not self.fs.exists(path):
+            return None
+        return "directory" if self.fs.isdir(path) else "file"
+
+    def join(self, base: str, rel: str) -> str:
+        return f"{base.rstrip('/')}/{rel}" if rel else base
+
+
+# -- copying ----------------------------------------------------------------------------------
+def sha256_of(path: str, side: LocalSide | None = None) -> bytes:
+    """The sha256 digest of a file (read through ``side`` when given)."""
+    digest = hashlib.sha256()
+    with side.open_read(path) if side is not None else open(path, "rb") as f:
+        while block := f.read(CHUNK):
+            digest.update(block)
+    return digest.digest()
+
+
+def copy_one(src: str, dst: str, side: LocalSide, progress: Progress) -> None:
+    """Copy one file, then compare the sha256 digests of the source and of the copy read back.
+
+    A local copy is made by the kernel (``shutil.copyfile``: sendfile, no pass through Python), under a
+    temporary name renamed once checked; a remote one is streamed through fsspec, hashed as it goes.
+    """
+    if isinstance(side, FsspecSide):
+        expected_hash = hashlib.sha256()
+        out, _ = side.open_write(dst)
+        with open(src, "rb") as fin, out:
+            while block := fin.read(CHUNK):
+                expected_hash.update(block)
+                out.write(block)
+        expected, actual = expected_hash.digest(), sha256_of(dst, side)
+    else:
+        Path(dst).parent.mkdir(parents=True, exist_ok=True)
+        tmp = os.path.join(os.path.dirname(dst), f".{os.path.basename(dst)}{PARTIAL}")
+        try:
+            shutil.copyfile(src, tmp)
+            shutil.copymode(src, tmp)  # as cp does: the permission bits, not the owner or times
+            expected, actual = sha256_of(src), sha256_of(tmp)
+            if actual == expected:
+                os.replace(tmp, dst)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    if actual != expected:
+        raise TransferError(
+            f"checksum mismatch for {dst!r}: sha256 of the source {expected.hex()} but of the copy "
+            f"{actual.hex()}. The file changed while it was copied, or the destination storage "
+            "altered it: run the step again (allow_reuse=False) once the source is stable."
+        )
+    progress.add(os.path.getsize(src), file_done=True)
+
+
+def walk(source: str) -> tuple[list[str], list[str]]:
+    """Files and folders of ``source`` as sorted relative POSIX paths (symlinks to files are followed)."""
+    files: list[str] = []
+    folders: list[str] = []
+    for root, dirs, names in os.walk(source):
+        dirs.sort()
+        rel_root = os.path.relpath(root, source)
+        prefix = "" if rel_root == "." else rel_root.replace(os.sep, "/") + "/"
+        folders += [prefix + d for d in dirs]
+        files += [prefix + n for n in sorted(names)]
+    return files, folders
+
+
+def workers_for(count: int) -> int:
+    return max(1, min(4, (os.cpu_count() or 1) * 2, count))
+
+
+def transfer(spec: dict[str, Any], side: LocalSide, destination: str) -> str:
+    """Copy ``spec["source"]`` to ``destination``; returns the summary line."""
+    source = spec["source"]
+    actual = "directory" if os.path.isdir(source) else "file" if os.path.exists(source) else None
+    if actual is None:
+        raise TransferError(f"the source {source!r} does not exist (anymore).")
+    declared = spec.get("kind")
+    if declared is not None and declared != actual:
+        raise TransferError(
+            f"the source {source!r} is a {actual}, but source_reference_type is {declared!r}. "
+            f"Pass source_reference_type={actual!r} and destination_reference_type={actual!r}."
+        )
+    existing = side.kind(destination)
+    staging = bool(spec["destination"].get("staging"))
+    if actual == "file" and existing == "directory":
+        if staging and not os.listdir(destination):  # the runner made an empty output folder: a file goes there
+            os.rmdir(destination)
+        else:
+            raise TransferError(
+                f"the destination {destination!r} is a folder, but the source is a file. Name a file as the "
+                "destination (path_on_datastore='folder/name.ext'), or copy a folder (source_reference_type="
+                "'directory')."
+            )
+    if actual == "directory" and existing == "file":
+        raise TransferError(f"the destination {destination!r} is a file, but the source is a folder.")
+    if not isinstance(side, FsspecSide):
+        src_real, dst_real = os.path.realpath(source), os.path.realpath(destination)
+        if dst_real == src_real or dst_real.startswith(src_real.rstrip(os.sep) + os.sep):
+            raise TransferError(f"the destination {destination!r} is the source or inside it.")
+    if actual == "file":
+        pairs = [(source, destination)]
+        folders: list[str] = []
+    else:
+        files, folders = walk(source)
+        pairs = [(os.path.join(source, *f.split("/")), side.join(destination, f)) for f in files]
+    total = sum(os.path.getsize(s) for s, _ in pairs)
+    print(
+        f"transfer: {actual} {source} -> {destination}: {len(pairs)} file(s), {_mb(total)} MB",
+        flush=True,
+    )
+    progress = Progress(total, len(pairs))
+    if actual == "directory":
+        side.makedirs(destination)
+        for folder in folders:
+            side.makedirs(side.join(destination, folder))
+    _run_all(pairs, side, progress)
+    elapsed = time.perf_counter() - progress.started
+    progress._print(time.perf_counter())
+    rate = total / max(elapsed, 1e-9) / 1e6
+    return (
+        f"transfer: copied {len(pairs)} file(s), {_mb(total)} MB in {elapsed:.2f} s ({rate:.1f} MB/s); "
+        "sha256 of every copy checked against its source"
+    )
+
+
+def _run_all(pairs: list[tuple[str, str]], side: LocalSide, progress: Progress) -> None:
+    workers = workers_for(len(pairs))
+    if workers == 1:
+        for src, dst in pairs:
+            copy_one(src, dst, side, progress)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transfer")
+    try:
+        for future in [pool.submit(copy_one, src, dst, side, progress) for src, dst in pairs]:
+            future.result()  # the first failure ends the step
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # copies not started yet are dropped
+
+
+def open_destination(spec: dict[str, Any]) -> tuple[LocalSide, str]:
+    """The side and path to write: a local path, or the datastore's filesystem through the workspace."""
+    dest = spec["destination"]
+    if dest.get("path"):
+        return LocalSide(), str(dest["path"])
+    from jupyter_amlpipe.context.run import ENV_WORKSPACE
+    from jupyter_amlpipe.workspace.datastore import Datastore
+    from jupyter_amlpipe.workspace.workspace import Workspace
+
+    root = os.environ.get(ENV_WORKSPACE)
+    if not root:
+        raise TransferError(f"{ENV_WORKSPACE} is not set, so datastore {dest['datastore']!r} cannot be opened.")
+    store = Datastore.get(Workspace(path=root), dest["datastore"])
+    rel = dest.get("path_on_datastore") or ""
+    local = store.local_path(rel)
+    if local is not None:
+        return LocalSide(), str(local)
+    return FsspecSide(store._fs), store._full_path(rel)
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(argv[0])
+    what = f"DataTransferStep {spec.get('step', '')!r}"
+    try:
+        side, destination = open_destination(spec)
+        print(transfer(spec, side, destination), flush=True)
+    except TransferError as exc:
+        print(f"{what}: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except OSError as exc:
+        hint = ""
+        if exc.errno == 30:  # EROFS: e.g. a workspace datastore inside a container
+            hint = (
+                " The destination is read-only on this compute target: use a PipelineData destination, "
+                "or a datastore this compute can write to."
+            )
+        print(f"{what}: {exc.strerror or exc} ({exc.filename or ''}).{hint}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

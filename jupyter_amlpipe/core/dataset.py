@@ -1,0 +1,155 @@
+"""Datasets as step data (v1's ``DatasetConsumptionConfig`` and ``OutputFileDatasetConfig``).
+
+Definitions only, like :mod:`.data`. The datasets themselves (which files,
+registration, ``to_pandas_dataframe``) live in the workspace layer
+(:mod:`jupyter_amlpipe.workspace.dataset`); what a step needs to know is here:
+
+* :class:`DatasetConsumptionConfig` (``dataset.as_named_input(name).as_mount()``)
+  is a step input. The runner gives the step a folder with the dataset's files:
+  the data's own folder for a mount of one folder on a local datastore,
+  otherwise a copy made before the step starts (a mount of cloud data or of a
+  glob is a download). Inside the step ``Run.get_context().input_datasets[name]``
+  is that folder.
+* :class:`OutputFileDatasetConfig` is a step output: a :class:`~.data.PipelineData`
+  whose place on the datastore is ``destination`` (``{run-id}`` and
+  ``{output-name}`` are filled in), written locally by the step and published
+  (uploaded) when the step succeeds, optionally registered as a dataset then.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_amlpipe.core.data import DOWNLOAD, MOUNT, UPLOAD, PipelineData, check_relative_path
+from jupyter_amlpipe.core.naming import check_identifier
+from jupyter_amlpipe.errors import DefinitionError
+
+__all__ = ["DEFAULT_OUTPUT_PATH", "DatasetConsumptionConfig", "OutputFileDatasetConfig"]
+
+DEFAULT_OUTPUT_PATH = "dataset/{run-id}/{output-name}"
+
+
+class DatasetConsumptionConfig:
+    """A dataset as a named step input (v1 ``DatasetConsumptionConfig``).
+
+    ``dataset`` is a FileDataset or TabularDataset; ``mode`` is ``"direct"``
+    (the default: for a step, the same as mount), ``"mount"`` or ``"download"``.
+    """
+
+    _dataset_input = True  # recognized by core.data.is_data without importing this module
+
+    def __init__(self, name: str, dataset: Any, mode: str = "direct", path_on_compute: str | None = None) -> None:
+        self.name = check_identifier(name, "Dataset input")
+        self.dataset = dataset
+        if mode not in ("direct", MOUNT, DOWNLOAD):
+            raise DefinitionError(
+                f"Dataset input {name!r}: mode {mode!r} is not one of direct, mount, download.", mode=mode
+            )
+        self.mode = mode
+        self.path_on_compute = check_relative_path(path_on_compute, f"Dataset input {name!r}: path_on_compute")
+
+    def as_mount(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
+        return DatasetConsumptionConfig(self.name, self.dataset, MOUNT, path_on_compute)
+
+    def as_download(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
+        return DatasetConsumptionConfig(self.name, self.dataset, DOWNLOAD, path_on_compute)
+
+    def _identity(self) -> str:
+        """What makes two inputs the same data: the dataset's definition."""
+        return str(self.dataset._identity())
+
+    def __repr__(self) -> str:
+        return f"DatasetConsumptionConfig(name={self.name!r}, mode={self.mode!r}, dataset={self.dataset!r})"
+
+
+class OutputFileDatasetConfig(PipelineData):
+    """A step's output folder, published to ``destination`` (v1 ``OutputFileDatasetConfig``).
+
+    ``destination`` is ``(datastore, path)``; the path may hold ``{run-id}``
+    (the producing step run's id) and ``{output-name}``. Without it the output
+    goes to the pipeline's default datastore under ``dataset/{run-id}/{output-name}``.
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        destination: tuple[Any, str] | None = None,
+        source: str | None = None,
+        partition_format: str | None = None,
+    ) -> None:
+        store, path = None, DEFAULT_OUTPUT_PATH
+        if destination is not None:
+            if not (isinstance(destination, tuple) and len(destination) == 2 and isinstance(destination[1], str)):
+                raise DefinitionError(
+                    f"OutputFileDatasetConfig {name!r}: destination must be (datastore, path), got {destination!r}."
+                )
+            store, path = destination
+        super().__init__(name or "output", datastore=store, is_directory=True)
+        self.destination = destination
+        self._path_template = _check_template(path, self.name)
+        self.source = source
+        self.partition_format = partition_format
+        self._output_mode = UPLOAD
+        self._overwrite = False
+        self._register: dict[str, Any] | None = None
+        self._input_name: str | None = None
+
+    # -- v1 API -------------------------------------------------------------
+    def as_upload(self, overwrite: bool = False, source_globs: Any = None) -> OutputFileDatasetConfig:
+        """Upload the step's output when it succeeds (what every output does here)."""
+        self._output_mode, self._overwrite = UPLOAD, bool(overwrite)
+        return self
+
+    def as_mount(self, input_name: str | None = None, disable_metadata_cache: bool = False) -> Any:
+        """On the producer's side (before any input use): a mounted output, published when the step succeeds.
+
+        Outputs are always written to a local folder and published when the step
+        succeeds, so a half-written output is never seen; mount and upload
+        differ only in name here.
+        """
+        self._output_mode = MOUNT
+        return self
+
+    def as_input(self, name: str | None = None) -> PipelineData:
+        """This output as another step's input (orders the steps, like PipelineData)."""
+        view = PipelineData.as_mount(self)
+        view._input_name = check_identifier(name, "Dataset input") if name else self.name  # type: ignore[attr-defined]
+        return view
+
+    def register_on_complete(
+        self, name: str, description: str | None = None, tags: dict[str, str] | None = None
+    ) -> OutputFileDatasetConfig:
+        """Register the output as a FileDataset called ``name`` (a new version) when the step succeeds."""
+        self._register = {
+            "name": check_identifier(name, "Dataset"),
+            "description": description,
+            "tags": dict(tags or {}),
+        }
+        return self
+
+    def read_delimited_files(self, *args: Any, **kwargs: Any) -> Any:
+        raise DefinitionError(
+            f"OutputFileDatasetConfig {self.name!r}.read_delimited_files() is not provided: consume the output "
+            "with .as_input() and read the CSV files from the folder, or register it on complete and use "
+            "Dataset.Tabular.from_delimited_files on the registered location."
+        )
+
+    # -- used by the runner ---------------------------------------------------
+    def _location(self, step_run_id: str) -> str:
+        return self._path_template.replace("{run-id}", step_run_id).replace("{output-name}", self.name)
+
+    def __repr__(self) -> str:
+        store = getattr(self.datastore, "name", self.datastore)
+        return f"OutputFileDatasetConfig(name={self.name!r}, destination=({store!r}, {self._path_template!r}))"
+
+
+def _check_template(path: str, name: str) -> str:
+    filled = path.replace("{run-id}", "r").replace("{output-name}", "o")
+    check_relative_path(filled, f"OutputFileDatasetConfig {name!r}: destination path")
+    if not filled.strip("/"):
+        raise DefinitionError(f"OutputFileDatasetConfig {name!r}: the destination path is empty.")
+    return path.strip("/")
+
+
+def is_output_dataset(item: Any) -> bool:
+    return isinstance(item, OutputFileDatasetConfig)

@@ -1,0 +1,165 @@
+"""The files of a dataset: matching its paths on datastores, copying them, hashing them, reading CSVs.
+
+A dataset's definition is a list of path specs ``{"datastore": name, "path":
+pattern}``. A pattern is a file, a folder (all files under it) or a glob
+(``data/*.csv``, ``logs/**/*.txt``: a matched folder stands for its files).
+Each file gets a path inside the dataset, relative to its spec's *base*: the
+folder itself, a file's parent folder, or the part of a glob before its first
+wildcard. That relative layout is what a step sees when the dataset is mounted
+or downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from jupyter_amlpipe.errors import DefinitionError, LookupFailed, MissingExtraError
+from jupyter_amlpipe.workspace import transfer
+from jupyter_amlpipe.workspace.datastore import Datastore
+from jupyter_amlpipe.workspace.paths import safe_join_path
+
+__all__ = ["DatasetFile", "content_digest", "direct_folder", "has_glob", "match", "materialize", "read_delimited"]
+
+_GLOB_CHARS = set("*?[")
+
+
+def has_glob(pattern: str) -> bool:
+    return any(c in pattern for c in _GLOB_CHARS)
+
+
+@dataclass(frozen=True)
+class DatasetFile:
+    store: Datastore
+    fs_path: str  # the path on the datastore's filesystem
+    rel: str  # the path inside the dataset
+
+
+def _base_of(pattern: str) -> str:
+    parts = PurePosixPath(pattern).parts
+    base: list[str] = []
+    for part in parts:
+        if has_glob(part):
+            break
+        base.append(part)
+    return "/".join(base)
+
+
+def _under(store: Datastore, fs_path: str, base_rel: str) -> str:
+    rel = transfer._relative(store, fs_path)
+    if not base_rel:
+        return rel
+    return rel[len(base_rel) :].lstrip("/") if rel.startswith(base_rel) else rel
+
+
+def match(workspace: Any, specs: Sequence[dict[str, str]], what: str) -> list[DatasetFile]:
+    """Every file of ``specs``, in spec order and sorted within a spec.
+
+    Raises:
+        LookupFailed: a path (not a glob) does not exist, or a glob matches nothing.
+        DefinitionError: two files would land on the same path inside the dataset.
+    """
+    files: list[DatasetFile] = []
+    seen: dict[str, str] = {}
+    for spec in specs:
+        store = Datastore.get(workspace, spec["datastore"])
+        pattern = spec.get("path") or ""
+        fs = store._fs
+        found: list[DatasetFile] = []
+        if has_glob(pattern):
+            base = _base_of(pattern)
+            for hit in sorted(fs.glob(store._full_path(pattern))):
+                hits = sorted(fs.find(hit)) if fs.isdir(hit) else [hit]
+                found.extend(DatasetFile(store, h, _under(store, h, base)) for h in hits)
+        else:
+            full = store._full_path(pattern)
+            if fs.isdir(full):
+                found = [DatasetFile(store, h, _under(store, h, pattern.strip("/"))) for h in sorted(fs.find(full))]
+            elif fs.isfile(full):
+                found = [DatasetFile(store, full, PurePosixPath(pattern).name)]
+            else:
+                raise LookupFailed(
+                    f"{what}: nothing at {pattern or '/'!r} on datastore {store.name!r}. Upload the data first "
+                    f"or fix the path (list what is there with Datastore.get(ws, {store.name!r}).list_files()).",
+                    datastore=store.name,
+                    path=pattern,
+                )
+        if not found and has_glob(pattern):
+            raise LookupFailed(
+                f"{what}: the pattern {pattern!r} matches no file on datastore {store.name!r}.",
+                datastore=store.name,
+                path=pattern,
+            )
+        for item in found:
+            source = f"{store.name}:{item.fs_path}"
+            if seen.setdefault(item.rel, source) != source:
+                raise DefinitionError(
+                    f"{what}: {seen[item.rel]} and {source} would both be {item.rel!r} inside the dataset. "
+                    "Use paths whose files have different names, or one dataset per folder."
+                )
+        files.extend(found)
+    return files
+
+
+def direct_folder(workspace: Any, specs: Sequence[dict[str, str]]) -> Path | None:
+    """The local folder a dataset can be mounted from as it is (one folder on a local datastore), else None."""
+    if len(specs) != 1 or has_glob(specs[0].get("path") or ""):
+        return None
+    store = Datastore.get(workspace, specs[0]["datastore"])
+    local = store.local_path(specs[0].get("path") or "")
+    return local if local is not None and local.is_dir() else None
+
+
+def materialize(files: Sequence[DatasetFile], target: str | os.PathLike[str]) -> list[str]:
+    """Copy ``files`` into the folder ``target`` (created); returns the local paths, in order."""
+    root = Path(target)
+    root.mkdir(parents=True, exist_ok=True)
+    out = []
+    for item in files:
+        dest = safe_join_path(root, item.rel, f"local folder {str(root)!r}")
+        transfer._get_file(item.store, item.fs_path, dest)
+        out.append(str(dest))
+    return out
+
+
+def content_digest(files: Sequence[DatasetFile], local_digest: Callable[[Path], str]) -> str:
+    """A digest of the files' paths inside the dataset and their content (local files through ``local_digest``)."""
+    h = hashlib.sha256()
+    for item in sorted(files, key=lambda f: f.rel):
+        local = item.store.local_path(transfer._relative(item.store, item.fs_path))
+        digest = (
+            local_digest(local)
+            if local is not None
+            else hashlib.sha256(item.store._fs.cat_file(item.fs_path)).hexdigest()
+        )
+        h.update(item.rel.encode() + b"\0" + digest.encode() + b"\n")
+    return h.hexdigest()
+
+
+def read_delimited(files: Sequence[DatasetFile], options: dict[str, Any], what: str) -> Any:
+    """The files read as one pandas DataFrame (``TabularDataset.to_pandas_dataframe``)."""
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        raise MissingExtraError.for_module("pandas", "pandas", "TabularDataset.to_pandas_dataframe()") from exc
+    if not files:
+        raise LookupFailed(f"{what}: the dataset has no files to read.")
+    frames = []
+    for item in files:
+        with item.store._fs.open(item.fs_path, "rb") as handle:
+            frame = pd.read_csv(
+                handle,
+                sep=options.get("separator", ","),
+                header=0 if options.get("header", True) else None,
+                encoding=options.get("encoding", "utf8"),
+                dtype=None if options.get("infer_column_types", True) else str,
+                keep_default_na=not options.get("empty_as_string", False),
+            )
+        if options.get("include_path"):
+            frame.insert(0, "Path", f"/{item.rel}")
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

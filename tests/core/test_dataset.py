@@ -1,0 +1,175 @@
+"""Datasets end to end: File and Tabular datasets, registration with versions, datasets as step inputs,
+OutputFileDatasetConfig outputs registered on complete, and Run.get_context().input_datasets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_amlpipe import Dataset, Experiment, OutputFileDatasetConfig, Pipeline
+from jupyter_amlpipe.core.serialize import pipeline_from_dict, pipeline_to_dict
+from jupyter_amlpipe.errors import DefinitionError, LookupFailed
+from jupyter_amlpipe.steps import PythonScriptStep
+
+CONSUME = """
+import argparse, json, pathlib
+from jupyter_amlpipe import Run
+p = argparse.ArgumentParser()
+p.add_argument("--data")
+p.add_argument("--out")
+a = p.parse_args()
+run = Run.get_context()
+folder = pathlib.Path(run.input_datasets["reviews"])
+assert folder == pathlib.Path(a.data), (folder, a.data)
+names = sorted(str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file())
+out = pathlib.Path(a.out)
+out.mkdir(parents=True, exist_ok=True)
+(out / "names.json").write_text(json.dumps(names))
+(out / "total.txt").write_text(str(sum(len(f.read_text().splitlines()) for f in folder.rglob("*.csv"))))
+"""
+
+READ_OUTPUT = """
+import pathlib, sys
+from jupyter_amlpipe import Run
+folder = pathlib.Path(Run.get_context().input_datasets["counted"])
+pathlib.Path(sys.argv[1]).write_text((folder / "total.txt").read_text())
+"""
+
+
+@pytest.fixture
+def data(workspace: Any) -> Any:
+    store = workspace.get_default_datastore()
+    root = store.local_path()
+    for rel, text in {
+        "reviews/2024/a.csv": "id,score\n1,5\n2,3\n",
+        "reviews/2025/b.csv": "id,score\n3,4\n",
+        "reviews/notes.txt": "not a csv\n",
+    }.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return store
+
+
+def _code(tmp_path: Path, name: str, text: str) -> str:
+    folder = tmp_path / "code"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(text)
+    return str(folder)
+
+
+def test_file_dataset_matches_globs_and_downloads(data: Any, tmp_path: Path) -> None:
+    csvs = Dataset.File.from_files(path=(data, "reviews/**/*.csv"))
+    assert csvs.to_path() == ["/2024/a.csv", "/2025/b.csv"]
+    everything = Dataset.File.from_files(path=[(data, "reviews")])
+    assert everything.to_path() == ["/2024/a.csv", "/2025/b.csv", "/notes.txt"]
+    local = csvs.download(tmp_path / "down")
+    assert [Path(p).read_text().splitlines()[1] for p in local] == ["1,5", "3,4"]
+    with pytest.raises(LookupFailed, match="matches no file"):
+        Dataset.File.from_files(path=(data, "reviews/*.parquet"))
+    with pytest.raises(DefinitionError, match=r"\(datastore, 'path or glob'\)"):
+        Dataset.File.from_files(path="reviews/*.csv")
+
+
+def test_tabular_dataset_reads_all_files_into_one_dataframe(data: Any) -> None:
+    pytest.importorskip("pandas", reason="TabularDataset.to_pandas_dataframe needs pandas (extra [pandas])")
+    table = Dataset.Tabular.from_delimited_files(path=(data, "reviews/*/*.csv"), include_path=True)
+    frame = table.to_pandas_dataframe()
+    assert list(frame.columns) == ["Path", "id", "score"]
+    assert frame["score"].tolist() == [5, 3, 4]
+    assert frame["Path"].tolist() == ["/2024/a.csv", "/2024/a.csv", "/2025/b.csv"]
+    semi = data.local_path() / "semi" / "x.csv"
+    semi.parent.mkdir()
+    semi.write_text("1;2\n3;4\n")
+    raw = Dataset.Tabular.from_delimited_files(path=(data, "semi/x.csv"), separator=";", header=False)
+    assert raw.to_pandas_dataframe().values.tolist() == [[1, 2], [3, 4]]
+
+
+def test_register_versions_and_get_by_name(workspace: Any, data: Any) -> None:
+    first = Dataset.File.from_files((data, "reviews/2024")).register(workspace, "reviews", description="d1")
+    assert (first.name, first.version, first.description) == ("reviews", 1, "d1")
+    same = Dataset.File.from_files((data, "reviews/2024")).register(workspace, "reviews")
+    assert same.version == 1 and same.id == first.id
+    other = Dataset.File.from_files((data, "reviews"))
+    with pytest.raises(DefinitionError, match="create_new_version=True"):
+        other.register(workspace, "reviews")
+    second = other.register(workspace, "reviews", tags={"k": "v"}, create_new_version=True)
+    assert second.version == 2 and second.tags == {"k": "v"}
+    assert Dataset.get_by_name(workspace, "reviews").version == 2
+    assert Dataset.get_by_name(workspace, "reviews", version=1).to_path() == ["/a.csv"]
+    assert Dataset.get_by_id(workspace, first.id).version == 1
+    assert list(workspace.datasets) == ["reviews"]
+    with pytest.raises(LookupFailed, match="Did you mean 'reviews'"):
+        Dataset.get_by_name(workspace, "review")
+    with pytest.raises(LookupFailed, match="no version '7'"):
+        Dataset.get_by_name(workspace, "reviews", version="7")
+
+
+@pytest.mark.parametrize("mode", ["mount", "download"])
+def test_pipeline_with_dataset_input_and_output_registered_on_complete(
+    workspace: Any, data: Any, tmp_path: Path, mode: str
+) -> None:
+    reviews = Dataset.File.from_files((data, "reviews/**/*.csv")).register(workspace, "reviews")
+    named = reviews.as_named_input("reviews")
+    source = named.as_mount() if mode == "mount" else named.as_download()
+    counted = OutputFileDatasetConfig("counted", destination=(data, "counts/{run-id}")).register_on_complete(
+        "review_counts", description="lines per run"
+    )
+    code = _code(tmp_path, "consume.py", CONSUME)
+    _code(tmp_path, "read.py", READ_OUTPUT)
+    count = PythonScriptStep(
+        "consume.py", name="count", arguments=["--data", source, "--out", counted], source_directory=code
+    )
+    result = tmp_path / "result.txt"
+    read = PythonScriptStep(
+        "read.py", name="read", arguments=[str(result)], inputs=[counted.as_input("counted")], source_directory=code
+    )
+    pipeline = Pipeline(workspace, [read, count])  # the consumer first: data decides the order
+    run = Experiment(workspace, "datasets").submit(pipeline)
+    run.wait_for_completion(show_output=False, raise_on_error=True)
+    assert result.read_text() == "5"  # 2 + 1 data lines + 2 headers
+    step = run.find_step_run("count")[0]
+    registered = Dataset.get_by_name(workspace, "review_counts")
+    assert registered.description == "lines per run"
+    assert registered._paths == [{"datastore": data.name, "path": f"counts/{step.id}"}]
+    assert sorted(registered.to_path()) == ["/names.json", "/total.txt"]
+    names = json.loads((data.local_path() / "counts" / step.id / "names.json").read_text())
+    assert names == ["2024/a.csv", "2025/b.csv"]
+
+    again = Experiment(workspace, "datasets").submit(pipeline)  # unchanged dataset content: reused
+    again.wait_for_completion(show_output=False, raise_on_error=True)
+    assert again.find_step_run("count")[0].get_reuse_info()["reused_from"] == step.id
+    (data.local_path() / "reviews" / "2025" / "b.csv").write_text("id,score\n3,4\n4,1\n")
+    third = Experiment(workspace, "datasets").submit(pipeline)  # a file of the dataset changed: runs again
+    third.wait_for_completion(show_output=False, raise_on_error=True)
+    assert not third.find_step_run("count")[0].get_reuse_info().get("reused_from")
+    assert result.read_text() == "6"
+    assert Dataset.get_by_name(workspace, "review_counts").version == 2
+
+
+def test_pipeline_with_datasets_survives_recording(workspace: Any, data: Any, tmp_path: Path) -> None:
+    """Runs record their pipeline (to resume and publish it): datasets and dataset outputs come back."""
+    table = Dataset.Tabular.from_delimited_files((data, "reviews/*/*.csv"))
+    out = OutputFileDatasetConfig("out", destination=(data, "o/{run-id}/{output-name}")).register_on_complete("o")
+    code = _code(tmp_path, "consume.py", CONSUME)
+    step = PythonScriptStep(
+        "consume.py",
+        name="count",
+        arguments=["--data", table.as_named_input("reviews").as_download(), "--out", out],
+        source_directory=code,
+    )
+    doc = json.loads(json.dumps(pipeline_to_dict(Pipeline(workspace, [step]))))
+    _, (rebuilt,), _ = pipeline_from_dict(doc, workspace)
+    dataset_input, output = rebuilt.arguments[1], rebuilt.arguments[3]
+    assert (dataset_input.name, dataset_input.mode) == ("reviews", "download")
+    assert dataset_input.dataset._spec() == table._spec()
+    assert isinstance(output, OutputFileDatasetConfig)
+    assert output._location("r1") == "o/r1/out" and output._register["name"] == "o"
+
+
+def test_input_datasets_is_empty_outside_a_pipeline() -> None:
+    from jupyter_amlpipe import Run
+
+    assert Run.get_context().input_datasets == {}
