@@ -1,0 +1,3 @@
+"""A DatabricksStep script that fails before it starts a Spark session."""
+
+raise ValueError("no rows to scale")
