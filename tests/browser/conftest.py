@@ -172,12 +172,23 @@ def _stop(lab: Lab) -> None:
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
+def lab_server_config() -> dict[str, Any]:
+    """Extra Jupyter configuration for ``lab`` (``jupyter_server_config.json`` in its own JUPYTER_CONFIG_DIR).
+
+    Empty here; a test module overrides this fixture, e.g. to load an extension from the checkout.
+    """
+    return {}
+
+
+@pytest.fixture
+def lab(tmp_path: Path, lab_server_config: dict[str, Any]) -> Iterator[Lab]:
     """A headless JupyterLab serving ``tmp_path / "lab"``."""
     root = tmp_path / "lab"
     root.mkdir()
     base = tmp_path / "jupyter"
     env = _lab_env(base)
+    if lab_server_config:
+        (base / "config" / "jupyter_server_config.json").write_text(json.dumps(lab_server_config), encoding="utf-8")
     token = secrets.token_hex(16)
     log = base / "lab.log"
     started: Lab | None = None
