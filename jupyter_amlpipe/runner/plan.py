@@ -56,9 +56,10 @@ def detect_origin() -> str:
     origin = os.environ.get("AMLPIPE_STARTED_BY")
     if origin:
         return origin
-    if "ipykernel" in sys.modules:
-        return "notebook"
-    return "script"
+    from jupyter_amlpipe.runner.follow import in_notebook  # here: follow imports the run objects, which import this
+
+    # A kernel's shell, not merely an imported ipykernel (test runners and tools import it too).
+    return "notebook" if in_notebook() else "script"
 
 
 def _user_stacklevel() -> int:
