@@ -166,6 +166,7 @@ def summary(run: PipelineRun, folder: Path) -> str:
         f"  amlpipe logs {run_id} train",
         f"  amlpipe why {run_id}",
         "  amlpipe submit pipeline.py:pipeline --experiment quickstart --param lr=0.05",
+        "  jupyter lab    (the Pipelines panel in the left sidebar shows this run)",
     ]
     return "\n".join(lines)
 
