@@ -36,6 +36,37 @@ ENV_ROOT_RUN_ID = "AZUREML_ROOT_RUN_ID"
 ENV_EXPERIMENT = "AZUREML_EXPERIMENT_NAME"
 ENV_STEP_NAME = "AMLPIPE_STEP_NAME"
 ENV_INPUT_DATASETS = "AMLPIPE_INPUT_DATASETS"  # JSON {input name: local path}
+ENV_TABULAR_DATASETS = "AMLPIPE_TABULAR_DATASETS"  # JSON {input name: read options} of TabularDataset inputs
+
+
+class DatasetPath(str):
+    """A dataset input's local folder, as a ``str``; a TabularDataset input also reads as v1's does.
+
+    ``Run.get_context().input_datasets["name"].to_pandas_dataframe()`` reads
+    the delimited files of a TabularDataset input with the dataset's options.
+    """
+
+    _input_name: str
+    _options: dict[str, Any] | None
+
+    def __new__(cls, path: str, input_name: str, options: Mapping[str, Any] | None = None) -> DatasetPath:
+        made = super().__new__(cls, path)
+        made._input_name = input_name
+        made._options = None if options is None else dict(options)
+        return made
+
+    def to_pandas_dataframe(self) -> Any:
+        """The TabularDataset input's files as one pandas DataFrame (needs pandas)."""
+        if self._options is None:
+            raise DefinitionError(
+                f"Dataset input {self._input_name!r} is a FileDataset, not a TabularDataset: read the files in "
+                f"its folder {str(self)!r}, or define it with Dataset.Tabular.from_delimited_files.",
+            )
+        import importlib
+
+        # Loaded by name: this module stays standard-library-only inside step processes.
+        read = importlib.import_module("jupyter_amlpipe.workspace.dataset_files").read_delimited_folder
+        return read(str(self), self._options, f"TabularDataset input {self._input_name!r}")
 
 
 def _jsonable(value: Any, what: str) -> Any:
@@ -286,7 +317,10 @@ class _StepContextRun(Run):
     @property
     def input_datasets(self) -> dict[str, str]:
         raw = os.environ.get(ENV_INPUT_DATASETS) if self._target == "self" else None
-        return {str(k): str(v) for k, v in json.loads(raw).items()} if raw else {}
+        if not raw:
+            return {}
+        tabular = json.loads(os.environ.get(ENV_TABULAR_DATASETS) or "{}")
+        return {str(k): DatasetPath(str(v), str(k), tabular.get(k)) for k, v in json.loads(raw).items()}
 
     def get_status(self) -> str:
         return "Running"

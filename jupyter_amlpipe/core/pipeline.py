@@ -75,12 +75,17 @@ class Pipeline:
         for i, step in enumerate(self._steps):
             consumed = [x._root() for x in step.inputs if isinstance(x, PipelineData)]
             listed = {id(x) for x in consumed} | {id(o) for o in step.outputs}
+            # as_input()/as_mount()/as_download() in arguments: always an input, wherever its producer is listed
+            views = {
+                id(a._root()) for a in step._all_argument_items() if isinstance(a, PipelineData) and a._root() is not a
+            }
             for data in step._argument_data():
                 if id(data) in listed:
                     continue
                 listed.add(id(data))
-                if id(data) in producers:
-                    warnings.warn(_listing_warning(step, data, "input"), UserWarning, stacklevel=3)
+                if id(data) in producers or id(data) in views:
+                    if not getattr(data, "_path_template", None):  # v1 hands a dataset output on in arguments
+                        warnings.warn(_listing_warning(step, data, "input"), UserWarning, stacklevel=3)
                     consumed.append(data)
                 else:
                     if not getattr(

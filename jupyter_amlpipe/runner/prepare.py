@@ -47,6 +47,7 @@ class StepPreparer:
         self._resolved: dict[tuple[Any, ...], str] = {}
         self.staged: list[tuple[str, Path, Any, str]] = []  # (name, staging path, datastore, path on it)
         self.input_datasets: dict[str, str] = {}  # dataset input name -> path (Run.get_context().input_datasets)
+        self.tabular_datasets: dict[str, dict[str, Any]] = {}  # TabularDataset input name -> its read options
         self.registrations: list[tuple[OutputFileDatasetConfig, Any, str]] = []  # register_on_complete outputs
 
     # -- data -------------------------------------------------------------------------
@@ -130,6 +131,8 @@ class StepPreparer:
                 self.input_datasets[str(input_name)] = path
         elif isinstance(item, DatasetConsumptionConfig):
             path = self.input_datasets[item.name] = self._dataset(item)
+            if getattr(item.dataset, "_kind", None) == "tabular":
+                self.tabular_datasets[item.name] = dict(item.dataset._options)
         elif isinstance(item, DataReference):
             path = self._existing(key, item.datastore, item.path_on_datastore, item.mode, item.path_on_compute)
         elif isinstance(item, DataPath):
@@ -209,6 +212,8 @@ class StepPreparer:
             env[f"AZUREML_DATAREFERENCE_{name}"] = path
         if self.input_datasets:
             env[ctx.ENV_INPUT_DATASETS] = json.dumps(self.input_datasets)
+        if self.tabular_datasets:
+            env[ctx.ENV_TABULAR_DATASETS] = json.dumps(self.tabular_datasets)
         if step.runconfig is not None:
             env.update({k: str(v) for k, v in step.runconfig.environment_variables.items()})
         if step.environment is not None:

@@ -15,6 +15,7 @@ import hashlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -23,7 +24,16 @@ from jupyter_amlpipe.workspace import transfer
 from jupyter_amlpipe.workspace.datastore import Datastore
 from jupyter_amlpipe.workspace.paths import safe_join_path
 
-__all__ = ["DatasetFile", "content_digest", "direct_folder", "has_glob", "match", "materialize", "read_delimited"]
+__all__ = [
+    "DatasetFile",
+    "content_digest",
+    "direct_folder",
+    "has_glob",
+    "match",
+    "materialize",
+    "read_delimited",
+    "read_delimited_folder",
+]
 
 _GLOB_CHARS = set("*?[")
 
@@ -142,15 +152,26 @@ def content_digest(files: Sequence[DatasetFile], local_digest: Callable[[Path], 
 
 def read_delimited(files: Sequence[DatasetFile], options: dict[str, Any], what: str) -> Any:
     """The files read as one pandas DataFrame (``TabularDataset.to_pandas_dataframe``)."""
+    return _read_tables([(f"/{f.rel}", partial(f.store._fs.open, f.fs_path, "rb")) for f in files], options, what)
+
+
+def read_delimited_folder(folder: str | os.PathLike[str], options: dict[str, Any], what: str) -> Any:
+    """The files under a local folder (a TabularDataset input's) read as one pandas DataFrame."""
+    root = Path(folder)
+    paths = sorted(p for p in root.rglob("*") if p.is_file())
+    return _read_tables([(f"/{p.relative_to(root).as_posix()}", partial(open, p, "rb")) for p in paths], options, what)
+
+
+def _read_tables(files: Sequence[tuple[str, Callable[[], Any]]], options: dict[str, Any], what: str) -> Any:
     try:
         import pandas as pd
     except ImportError as exc:
-        raise MissingExtraError.for_module("pandas", "pandas", "TabularDataset.to_pandas_dataframe()") from exc
+        raise MissingExtraError.for_module("pandas", "pandas", f"{what}.to_pandas_dataframe()") from exc
     if not files:
         raise LookupFailed(f"{what}: the dataset has no files to read.")
     frames = []
-    for item in files:
-        with item.store._fs.open(item.fs_path, "rb") as handle:
+    for rel, opener in files:
+        with opener() as handle:
             frame = pd.read_csv(
                 handle,
                 sep=options.get("separator", ","),
@@ -160,6 +181,6 @@ def read_delimited(files: Sequence[DatasetFile], options: dict[str, Any], what: 
                 keep_default_na=not options.get("empty_as_string", False),
             )
         if options.get("include_path"):
-            frame.insert(0, "Path", f"/{item.rel}")
+            frame.insert(0, "Path", rel)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

@@ -173,3 +173,49 @@ def test_input_datasets_is_empty_outside_a_pipeline() -> None:
     from jupyter_amlpipe import Run
 
     assert Run.get_context().input_datasets == {}
+
+
+READ_TABLE = """
+import os, sys
+from jupyter_amlpipe import Run
+table = Run.get_context().input_datasets["scores"]  # v1: a TabularDataset input reads as a DataFrame
+frame = table.to_pandas_dataframe()
+open(sys.argv[1], "w").write(",".join(str(v) for v in sorted(frame["score"].tolist())) + "|" + str(os.path.isdir(table)))
+"""
+
+
+def test_a_tabular_input_reads_as_a_dataframe_inside_the_step(workspace: Any, data: Any, tmp_path: Path) -> None:
+    pytest.importorskip("pandas", reason="TabularDataset.to_pandas_dataframe needs pandas (extra [pandas])")
+    semi = data.local_path() / "semi"
+    semi.mkdir()
+    (semi / "x.csv").write_text("id;score\n1;7\n2;9\n")
+    table = Dataset.Tabular.from_delimited_files(path=(data, "semi/*.csv"), separator=";").register(workspace, "t")
+    result = tmp_path / "result.txt"
+    code = _code(tmp_path, "read_table.py", READ_TABLE)
+    step = PythonScriptStep(
+        "read_table.py",
+        arguments=[str(result)],
+        inputs=[table.as_named_input("scores")],
+        source_directory=code,
+    )
+    run = Experiment(workspace, "tabular").submit(Pipeline(workspace, [step]))
+    run.wait_for_completion(show_output=False, raise_on_error=True)
+    values, is_folder = result.read_text().split("|")
+    assert values == "7,9"  # read with the dataset's separator
+    assert is_folder == "True"  # still the folder's path, as a string
+
+
+def test_a_dataset_output_handed_on_in_arguments_only_needs_no_listing(workspace: Any, tmp_path: Path) -> None:
+    """v1's documented pattern: ``arguments=[out]`` for the producer, ``arguments=[out.as_input()]`` for the consumer."""
+    import warnings
+
+    out = OutputFileDatasetConfig("processed")
+    code = _code(tmp_path, "s.py", "print('hi')\n")
+    produce = PythonScriptStep("s.py", name="produce", arguments=["--out", out], source_directory=code)
+    consume = PythonScriptStep("s.py", name="consume", arguments=["--in", out.as_input()], source_directory=code)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pipeline = Pipeline(workspace, [consume, produce])
+        pipeline.validate()
+    steps = pipeline.steps
+    assert [steps[i].name for i in pipeline.graph.order()] == ["produce", "consume"]
