@@ -134,6 +134,24 @@ def test_an_unknown_dollar_name_says_what_is_known(workspace: Any, data: Any, tm
     )
 
 
+@pytest.mark.sql
+def test_an_input_the_script_does_not_name_is_not_read(workspace: Any, data: Any, tmp_path: Path) -> None:
+    """Only inputs the script names become views: a file that is not parquet at all is never opened."""
+    data.local_path("shop/broken.parquet").write_bytes(b"not a parquet file")
+    src = tmp_path / "q"
+    src.mkdir()
+    (src / "q.sql").write_text("SELECT count(*) AS n FROM orders;\n", encoding="utf-8")
+    inputs = [DataReference(data, "orders", "shop/orders.csv"), DataReference(data, "spare", "shop/broken.parquet")]
+    run = run_steps(workspace, [AdlaStep("q.sql", inputs=inputs, source_directory=src)])
+    assert run.get_status() == "Finished", error_of(run)
+    log = next(iter(run.get_steps())).get_stdout_log()
+    assert "input 'orders': view over 1 csv file(s)" in log
+    assert "input 'spare': " in log and "(not named in the script: no view; $spare gives the path)" in log
+    (src / "q.sql").write_text("SELECT count(*) AS n FROM spare;\n", encoding="utf-8")
+    named = run_steps(workspace, [AdlaStep("q.sql", inputs=inputs, source_directory=src)])
+    assert named.get_status() == "Failed" and "broken.parquet" in error_of(named)
+
+
 def test_without_duckdb_the_step_says_which_extra_to_install(tmp_path: Path) -> None:
     blocker = tmp_path / "block"
     blocker.mkdir()
@@ -168,3 +186,9 @@ def test_definition_errors(workspace: Any) -> None:
     with pytest.raises(DefinitionError, match="needs a script_name"):
         AdlaStep("")
     assert SqlStep is AdlaStep
+
+
+def test_the_step_is_named_after_its_script_by_default() -> None:
+    """v1: "If unspecified, script_name is used" (as for PythonScriptStep)."""
+    assert AdlaStep("queries/q.sql").name == "queries/q.sql"
+    assert AdlaStep("q.sql", "named").name == "named"

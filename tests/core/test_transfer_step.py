@@ -153,6 +153,19 @@ def test_a_file_into_pipeline_data_is_a_file_for_the_consumer(
     assert hashlib.sha256((tmp_path / "tree" / "a.csv").read_bytes()).hexdigest() in out
 
 
+def test_an_earlier_runs_output_port_is_a_source(workspace: Any, stores: tuple[Any, Any], tmp_path: Path) -> None:
+    """v1 accepts a PortDataReference (``step_run.get_output_data(name)``) as source_data_reference."""
+    store, archive = stores
+    staged = PipelineData("staged", datastore=store)
+    first = run_steps(workspace, [DataTransferStep("stage", store.path("raw"), staged)])
+    assert first.get_status() == "Finished", error_of(first)
+    port = first.find_step_run("stage")[0].get_output_data("staged")
+    again = DataTransferStep("archive", port, DataReference(archive, "archived", "from_port"), allow_reuse=False)
+    run = run_steps(workspace, [again])
+    assert run.get_status() == "Finished", error_of(run)
+    assert_same_tree(store.local_path(port.path_on_datastore), tmp_path / "archive" / "from_port")
+
+
 def test_unchanged_source_is_reused_and_changed_source_copies_again(
     workspace: Any, stores: tuple[Any, Any], tmp_path: Path
 ) -> None:
@@ -170,6 +183,54 @@ def test_unchanged_source_is_reused_and_changed_source_copies_again(
     assert changed.get_status() == "Finished", error_of(changed)
     assert changed.find_step_run("copy")[0].get_reuse_info()["reused"] is False
     assert (tmp_path / "archive" / "a.csv").read_text(encoding="utf-8") == "k,v\n9,90\n"
+
+
+# -- the source's digests from the workspace's cache ---------------------------------------------
+def cached_source(workspace: Any, tmp_path: Path, monkeypatch: Any) -> Path:
+    """A tree hashed by the workspace's digest cache (as the runner does for a step's reuse key)."""
+    from jupyter_amlpipe.workspace.digest import ContentDigests
+
+    source = make_tree(tmp_path / "cached")
+    old = 1_600_000_000
+    for path in source.rglob("*"):
+        os.utime(path, (old, old))  # older than the cache's 2-second "racy" window
+    ContentDigests(workspace._store).digest(source)
+    monkeypatch.setenv("AMLPIPE_WORKSPACE", str(workspace.path))
+    monkeypatch.setattr(runtime, "CACHE_MIN_BYTES", 0)
+    return source
+
+
+def local_spec(source: Path, destination: Path) -> dict[str, Any]:
+    return {"step": "s", "source": str(source), "kind": "directory", "destination": {"path": str(destination)}}
+
+
+def test_source_digests_come_from_the_workspace_cache(workspace: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    source = cached_source(workspace, tmp_path, monkeypatch)
+    (source / "sub" / "deeper" / "c.txt").write_text("changed after hashing\n", encoding="utf-8")
+    summary = runtime.transfer(local_spec(source, tmp_path / "copy"), runtime.LocalSide(), str(tmp_path / "copy"))
+    assert "3 source digest(s) from the workspace's digest cache" in summary  # 4 files, one changed since
+    assert_same_tree(source, tmp_path / "copy")
+
+
+def test_a_copy_that_does_not_match_the_cached_digest_fails_and_leaves_no_file(
+    workspace: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    source = cached_source(workspace, tmp_path, monkeypatch)
+    big = source / "sub" / "big.bin"
+    st = big.stat()
+    workspace._store.put_digests([(str(big), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, "00" * 32)])
+    with pytest.raises(runtime.TransferError, match=r"checksum mismatch for .*big\.bin.*sha256 of the source 0000"):
+        runtime.transfer(local_spec(source, tmp_path / "copy"), runtime.LocalSide(), str(tmp_path / "copy"))
+    assert not (tmp_path / "copy" / "sub" / "big.bin").exists()
+    assert not list((tmp_path / "copy").rglob(f"*{runtime.PARTIAL}"))
+
+
+def test_progress_lines_count_the_checked_bytes(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+    monkeypatch.setattr(runtime, "PROGRESS_EVERY", 0.0)
+    source = make_tree(tmp_path / "tree")
+    runtime.transfer(local_spec(source, tmp_path / "copy"), runtime.LocalSide(), str(tmp_path / "copy"))
+    lines = [line for line in capsys.readouterr().out.splitlines() if "%" in line]
+    assert lines and lines[-1].startswith("transfer: 100% (") and "4 of 4 files" in lines[-1]
 
 
 # -- errors ---------------------------------------------------------------------------------------

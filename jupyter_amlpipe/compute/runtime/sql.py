@@ -8,7 +8,9 @@ working folder, where the spec is::
 
 Before the script runs, every input, output and parameter is a DuckDB variable
 (``SET VARIABLE name = ?``, bound, so ``getvariable('name')`` works), and an
-input made of CSV, parquet or JSON files is a view of that name. The script is
+input made of CSV, parquet or JSON files that the script names is a view of
+that name (DuckDB binds a view when it is created, reading the file's header
+and sniffing a CSV, so an input the script never names gets no view). The script is
 split into statements by DuckDB's parser; ``@name`` outside strings and
 comments is rewritten to ``$name`` for the declared parameters, and each
 statement runs as a prepared statement with exactly the ``$name`` values it
@@ -23,7 +25,6 @@ import os
 import re
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json", ".jsonl": "json"}
@@ -98,10 +99,15 @@ def _files_of(path: str) -> list[str]:
     return found
 
 
+def names_in(sql: str, name: str) -> bool:
+    """Whether ``name`` occurs in ``sql`` as a whole word (anywhere: in code, strings or comments)."""
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", sql, re.IGNORECASE) is not None
+
+
 def create_view(con: Any, name: str, path: str) -> str:
     """A view named ``name`` over the CSV/parquet/JSON file(s) at ``path``; returns a line for the log."""
     files = _files_of(path)
-    kinds = {FORMATS.get(Path(f).suffix.lower()) for f in files}
+    kinds = {FORMATS.get(os.path.splitext(f)[1].lower()) for f in files}
     if not files or len(kinds) != 1 or None in kinds:
         return f"input {name!r}: {path} (no view: not one CSV, parquet or JSON file or folder of them; use ${name})"
     kind = next(iter(kinds))
@@ -190,7 +196,8 @@ def main(argv: list[str]) -> int:
         return 1
     script = spec["script"]
     try:
-        sql = Path(script).read_text(encoding="utf-8")
+        with open(script, encoding="utf-8") as f:
+            sql = f.read()
     except OSError as exc:
         print(f"{what}: cannot read the script {script!r}: {exc.strerror}.", file=sys.stderr, flush=True)
         return 1
@@ -203,7 +210,13 @@ def main(argv: list[str]) -> int:
         for name, value in values.items():
             con.execute(f'SET VARIABLE "{name}" = ?', [value])
         for name, path in spec.get("inputs", {}).items():
-            print(f"sql: {create_view(con, name, path)}", flush=True)
+            if names_in(sql, name):
+                print(f"sql: {create_view(con, name, path)}", flush=True)
+            else:
+                print(
+                    f"sql: input {name!r}: {path} (not named in the script: no view; ${name} gives the path)",
+                    flush=True,
+                )
         for name, path in spec.get("outputs", {}).items():
             print(f"sql: output {name!r}: {path} (${name}, getvariable('{name}'))", flush=True)
         started = time.perf_counter()

@@ -14,12 +14,17 @@ destination datastore is opened from the workspace (``AMLPIPE_WORKSPACE``) and
 written through fsspec.
 
 A local copy is made by the kernel (``shutil.copyfile``), under a temporary
-name; then the sha256 of the source and of the copy are compared, and the copy
-is renamed to its real name only when they match, so a failed or mismatched
-copy never leaves a file under the destination's name. A remote copy is
-streamed through fsspec, hashed as it is written, then read back and hashed.
-A difference fails the step. Files are copied by a few threads at once (the
-hashing and the I/O release the GIL). Standard library only for local paths.
+name; then the copy is read back and its sha256 compared with the source's,
+and the copy is renamed to its real name only when they match, so a failed or
+mismatched copy never leaves a file under the destination's name. The source's
+sha256 is the one the runner computed for the step's reuse key when the
+workspace's digest cache holds it for the file's current size, mtime, inode and
+ctime (the rule of :mod:`jupyter_amlpipe.workspace.digest`); otherwise the
+source is read and hashed too. A source that changes while it is copied fails
+the step. Copies are hashed through ``mmap`` (no copy into Python) by a few
+threads at once (the hashing and the kernel copy release the GIL). A remote
+copy is streamed through fsspec, hashed as it is written, then read back and
+hashed. A difference fails the step. Standard library only for local paths.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import mmap
 import os
 import shutil
 import sys
@@ -41,6 +47,8 @@ from typing import IO, Any
 CHUNK = 8 << 20
 PARTIAL = ".amlpipe-partial"
 PROGRESS_EVERY = 1.0  # seconds between progress lines
+CACHE_MIN_BYTES = 64 << 20  # below this, hashing the source costs less than opening the workspace's cache
+StatKey = tuple[int, int, int, int]  # (size, mtime_ns, inode, ctime_ns), as the digest cache keys a file
 
 
 class TransferError(Exception):
@@ -128,22 +136,95 @@ class FsspecSide(LocalSide):
         return f"{base.rstrip('/')}/{rel}" if rel else base
 
 
-# -- copying ----------------------------------------------------------------------------------
-def sha256_of(path: str, side: LocalSide | None = None) -> bytes:
-    """The sha256 digest of a file (read through ``side`` when given)."""
+# -- hashing ---------------------------------------------------------------------------------
+def stat_key(path: str) -> StatKey:
+    st = os.stat(path)
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+
+
+def sha256_of(path: str, side: LocalSide | None = None, on_chunk: Callable[[int], None] | None = None) -> bytes:
+    """The sha256 digest of a file (read through ``side`` when given); ``on_chunk(n)`` after each chunk."""
+    if side is None or not isinstance(side, FsspecSide):
+        return _sha256_local(path, on_chunk)
     digest = hashlib.sha256()
-    with side.open_read(path) if side is not None else open(path, "rb") as f:
+    with side.open_read(path) as f:
         while block := f.read(CHUNK):
             digest.update(block)
     return digest.digest()
 
 
-def copy_one(src: str, dst: str, side: LocalSide, progress: Progress) -> None:
-    """Copy one file, then compare the sha256 digests of the source and of the copy read back.
+def _sha256_local(path: str, on_chunk: Callable[[int], None] | None = None, mapped_ok: bool = True) -> bytes:
+    """Hash a local file, through ``mmap`` when ``mapped_ok``: the page cache is hashed in place, not copied
+    into Python first (reading into a buffer costs about as much CPU as the hashing itself here).
+
+    Only files this program wrote are mapped: a mapped file that another process truncates kills the
+    process (SIGBUS), where reading it gives a clean error. Falls back to reading.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb", buffering=0) as f:
+        if mapped_ok and os.fstat(f.fileno()).st_size:
+            try:
+                mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):  # a filesystem that cannot map files
+                mapped = None
+            if mapped is not None:
+                with mapped, memoryview(mapped) as view:
+                    for start in range(0, len(view), CHUNK):
+                        digest.update(view[start : start + CHUNK])
+                        if on_chunk is not None:
+                            on_chunk(min(CHUNK, len(view) - start))
+                return digest.digest()
+        buffer = bytearray(CHUNK)
+        with memoryview(buffer) as view:
+            while n := f.readinto(buffer):
+                digest.update(view[:n])
+                if on_chunk is not None:
+                    on_chunk(n)
+    return digest.digest()
+
+
+def cached_digests(source: str, total: int) -> dict[str, tuple[int, int, int, int, str]]:
+    """What the workspace's digest cache knows about the files under ``source``: ``path -> (*stat key, sha)``.
+
+    The runner hashed the source for the step's reuse key just before the step
+    started, and cached every file's sha256 with its stat key. Empty when the
+    workspace is unknown or not readable here (e.g. inside a container), or
+    when the transfer is too small for the lookup to pay.
+    """
+    root = os.environ.get("AMLPIPE_WORKSPACE")  # jupyter_amlpipe.context.run.ENV_WORKSPACE
+    if not root or total < CACHE_MIN_BYTES:
+        return {}
+    import sqlite3
+
+    from jupyter_amlpipe.workspace.store import MetadataStore
+    from jupyter_amlpipe.workspace.workspace import DB_FILE
+
+    database = Path(root) / DB_FILE
+    if not database.is_file():
+        return {}
+    prefix = os.path.abspath(source)
+    try:
+        return MetadataStore(database).cached_digests(prefix if os.path.isfile(prefix) else prefix + os.sep)
+    except (OSError, sqlite3.Error):
+        return {}
+
+
+# -- copying ----------------------------------------------------------------------------------
+def copy_one(
+    src: str,
+    dst: str,
+    side: LocalSide,
+    progress: Progress,
+    known: dict[str, tuple[int, int, int, int, str]] | None = None,
+) -> bool:
+    """Copy one file and check the sha256 of the copy, read back, against the source's.
 
     A local copy is made by the kernel (``shutil.copyfile``: sendfile, no pass through Python), under a
-    temporary name renamed once checked; a remote one is streamed through fsspec, hashed as it goes.
+    temporary name renamed once checked. The source's sha256 comes from ``known`` (the workspace's digest
+    cache) when its stat key there is the file's, else from reading the source. A remote copy is streamed
+    through fsspec, hashed as it goes. Returns whether the source's digest came from ``known``.
     """
+    from_cache = False
     if isinstance(side, FsspecSide):
         expected_hash = hashlib.sha256()
         out, _ = side.open_write(dst)
@@ -152,25 +233,39 @@ def copy_one(src: str, dst: str, side: LocalSide, progress: Progress) -> None:
                 expected_hash.update(block)
                 out.write(block)
         expected, actual = expected_hash.digest(), sha256_of(dst, side)
+        progress.add(os.path.getsize(src), file_done=True)
     else:
         Path(dst).parent.mkdir(parents=True, exist_ok=True)
         tmp = os.path.join(os.path.dirname(dst), f".{os.path.basename(dst)}{PARTIAL}")
         try:
+            before = stat_key(src)
             shutil.copyfile(src, tmp)
             shutil.copymode(src, tmp)  # as cp does: the permission bits, not the owner or times
-            expected, actual = sha256_of(src), sha256_of(tmp)
+            actual = _sha256_local(tmp, progress.add)
+            entry = (known or {}).get(os.path.abspath(src))
+            from_cache = entry is not None and entry[:4] == before
+            if from_cache and entry is not None:
+                expected = bytes.fromhex(entry[4])
+            else:
+                expected = _sha256_local(src, mapped_ok=False)
+            if stat_key(src) != before:
+                raise TransferError(
+                    f"the source file {src!r} changed while it was copied. Run the step again "
+                    "(allow_reuse=False) once the source is stable."
+                )
             if actual == expected:
                 os.replace(tmp, dst)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+        progress.add(0, file_done=True)
     if actual != expected:
         raise TransferError(
             f"checksum mismatch for {dst!r}: sha256 of the source {expected.hex()} but of the copy "
             f"{actual.hex()}. The file changed while it was copied, or the destination storage "
             "altered it: run the step again (allow_reuse=False) once the source is stable."
         )
-    progress.add(os.path.getsize(src), file_done=True)
+    return from_cache
 
 
 def walk(source: str) -> tuple[list[str], list[str]]:
@@ -235,26 +330,32 @@ def transfer(spec: dict[str, Any], side: LocalSide, destination: str) -> str:
         side.makedirs(destination)
         for folder in folders:
             side.makedirs(side.join(destination, folder))
-    _run_all(pairs, side, progress)
+    known = {} if isinstance(side, FsspecSide) else cached_digests(source, total)
+    cached = _run_all(pairs, side, progress, known)
     elapsed = time.perf_counter() - progress.started
     progress._print(time.perf_counter())
     rate = total / max(elapsed, 1e-9) / 1e6
     return (
         f"transfer: copied {len(pairs)} file(s), {_mb(total)} MB in {elapsed:.2f} s ({rate:.1f} MB/s); "
-        "sha256 of every copy checked against its source"
+        f"sha256 of every copy checked against its source ({cached} source digest(s) from the workspace's "
+        "digest cache, the rest read)"
     )
 
 
-def _run_all(pairs: list[tuple[str, str]], side: LocalSide, progress: Progress) -> None:
+def _run_all(
+    pairs: list[tuple[str, str]],
+    side: LocalSide,
+    progress: Progress,
+    known: dict[str, tuple[int, int, int, int, str]],
+) -> int:
+    """Copy every pair; returns how many source digests came from ``known``."""
     workers = workers_for(len(pairs))
     if workers == 1:
-        for src, dst in pairs:
-            copy_one(src, dst, side, progress)
-        return
+        return sum(copy_one(src, dst, side, progress, known) for src, dst in pairs)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transfer")
     try:
-        for future in [pool.submit(copy_one, src, dst, side, progress) for src, dst in pairs]:
-            future.result()  # the first failure ends the step
+        futures = [pool.submit(copy_one, src, dst, side, progress, known) for src, dst in pairs]
+        return sum(future.result() for future in futures)  # the first failure ends the step
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # copies not started yet are dropped
 

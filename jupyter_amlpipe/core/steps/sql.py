@@ -76,7 +76,7 @@ class AdlaStep(Step):
         self.priority = priority
         self.runtime_version = runtime_version
         super().__init__(
-            name or os.path.splitext(os.path.basename(script_name))[0],
+            name or script_name,
             inputs=inputs,
             outputs=outputs,
             compute_target=compute_target,

@@ -37,11 +37,22 @@ def _store_name(store: Any) -> str:
     return str(getattr(store, "name", store))
 
 
+def _as_data(source: Any) -> Any:
+    """A v1 ``PortDataReference`` (an earlier run's output) as the DataReference to it; anything else as is."""
+    if source is not None and not is_data(source) and hasattr(source, "path_on_datastore"):
+        as_mount = getattr(source, "as_mount", None)
+        reference = as_mount() if callable(as_mount) else None
+        if isinstance(reference, DataReference):
+            return reference
+    return source
+
+
 class DataTransferStep(Step):
     """Copy a file or a folder byte for byte, with progress lines and a sha256 check (v1 ``DataTransferStep``).
 
     ``source_data_reference`` is existing data (DataReference, DataPath, a
-    data PipelineParameter) or a PipelineData made by an earlier step.
+    data PipelineParameter), a PipelineData made by an earlier step, or an
+    earlier run's output (a PortDataReference).
     ``destination_data_reference`` is a DataReference (a fixed place on a
     datastore, written in place) or a PipelineData (an output that later steps
     consume). ``source_reference_type`` and ``destination_reference_type`` are
@@ -64,11 +75,12 @@ class DataTransferStep(Step):
     ) -> None:
         self._spec = capture(locals())
         label = name if isinstance(name, str) else ""
-        source, destination = source_data_reference, destination_data_reference
+        source, destination = _as_data(source_data_reference), destination_data_reference
+        self._spec["source_data_reference"] = source  # recorded as the data it names
         if source is None or not is_data(source):
             raise DefinitionError(
-                f"DataTransferStep {label!r}: source_data_reference must be a DataReference, DataPath or "
-                f"PipelineData, got {source!r}. For example: store.path('raw/data.csv')."
+                f"DataTransferStep {label!r}: source_data_reference must be a DataReference, DataPath, "
+                f"PipelineData or PortDataReference, got {source!r}. For example: store.path('raw/data.csv')."
             )
         if not isinstance(destination, (DataReference, PipelineData)):
             raise DefinitionError(
