@@ -53,6 +53,12 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
       }
     };
     void app.restored.then(tryWorkspace);
+    // opening the sidebar tab tries again (the file browser may be in a workspace now)
+    panel.onShown = () => {
+      if (!model.workspace) {
+        tryWorkspace();
+      }
+    };
     browser?.model.pathChanged.connect(() => {
       if (!model.workspace && panel.isVisible) {
         tryWorkspace();
@@ -73,7 +79,8 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.refresh, {
       label: 'Pipelines: refresh',
       caption: 'Refetch the runs and pipelines of the workspace',
-      execute: () => model.refresh()
+      execute: () =>
+        model.workspace ? model.refresh() : model.openWorkspace(cwd())
     });
     app.commands.addCommand(CommandIDs.openRun, {
       label: 'Pipelines: open run…',

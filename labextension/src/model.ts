@@ -9,6 +9,7 @@ import { Signal } from '@lumino/signaling';
 
 import {
   isTerminal,
+  type DataPathAssignment,
   type Experiment,
   type PanelApi,
   type Pipeline,
@@ -16,6 +17,7 @@ import {
   type RunView,
   type SnapshotReply,
   type StepDetail,
+  type SubmitBody,
   type WorkspaceInfo
 } from './types';
 
@@ -285,7 +287,8 @@ export class PanelModel implements IDisposable {
   async submitRun(
     id: string,
     experimentName: string,
-    parameters: Record<string, unknown>
+    parameters: Record<string, unknown>,
+    dataPaths: Record<string, DataPathAssignment> = {}
   ): Promise<string | null> {
     const ws = this._workspace?.path;
     if (!ws) {
@@ -293,10 +296,14 @@ export class PanelModel implements IDisposable {
     }
     let runId: string | null = null;
     await this._guard(async () => {
-      const reply = await this._api.submitPipeline(ws, id, {
+      const body: SubmitBody = {
         ExperimentName: experimentName,
         ParameterAssignments: parameters
-      });
+      };
+      if (Object.keys(dataPaths).length) {
+        body.DataPathAssignments = dataPaths;
+      }
+      const reply = await this._api.submitPipeline(ws, id, body);
       runId = reply.Id;
     });
     if (runId) {
@@ -415,10 +422,21 @@ export class PanelModel implements IDisposable {
         if (!alive()) {
           return;
         }
-        const changed = reply.cursor > this._cursor || reply.runs.length > 0;
+        // a cursor below ours: the workspace was recreated; reload everything from its cursor
+        const recreated = reply.cursor < this._cursor;
+        const changed =
+          recreated || reply.cursor > this._cursor || reply.runs.length > 0;
         if (changed) {
-          this._cursor = Math.max(this._cursor, reply.cursor);
+          this._cursor = recreated
+            ? reply.cursor
+            : Math.max(this._cursor, reply.cursor);
           await this._refetch(ws);
+          if (
+            this._tab === 'pipelines' ||
+            (recreated && this._pipelines.length)
+          ) {
+            await this._fetchPipelines(ws);
+          }
         }
         if (this._pollFailed) {
           this._pollFailed = false;
@@ -461,13 +479,17 @@ export class PanelModel implements IDisposable {
 
   // --- helpers ------------------------------------------------------------------------
 
+  /**
+   * Run an action that changes state; emit `changed` after it (whatever it
+   * changed: widgets re-render only what differs), or show its error.
+   */
   private async _guard(action: () => Promise<void>): Promise<void> {
     try {
       await action();
       if (this._error && !this._pollFailed) {
         this._error = null;
-        this._emit();
       }
+      this._emit();
     } catch (error) {
       this._setError(error);
     }

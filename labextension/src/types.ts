@@ -75,6 +75,8 @@ export interface GraphNode {
   status?: string;
   reused?: boolean;
   kind?: string;
+  reason?: string | null;
+  reasons?: string[];
 }
 
 export interface GraphEdge {
@@ -129,7 +131,7 @@ export interface SnapshotReply {
 export interface PipelineParameter {
   name: string;
   default: unknown;
-  type: 'string' | 'int' | 'float' | 'bool' | 'null';
+  type: 'string' | 'int' | 'float' | 'bool' | 'null' | 'datapath';
 }
 
 export interface Pipeline {
@@ -146,9 +148,16 @@ export interface PipelinesReply {
   pipelines: Pipeline[];
 }
 
+/** Where a DataPath parameter points (v1's `DataPathAssignments` values). */
+export interface DataPathAssignment {
+  DataStoreName: string;
+  RelativePath: string;
+}
+
 export interface SubmitBody {
   ExperimentName: string;
   ParameterAssignments: Record<string, unknown>;
+  DataPathAssignments?: Record<string, DataPathAssignment>;
 }
 
 /** What the model needs from the server (request.ts implements it; tests mock it). */

@@ -1,124 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { PanelModel } from '../src/model';
-import type {
-  ChangesReply,
-  PanelApi,
-  Pipeline,
-  RunRow,
-  RunView,
-  StepDetail
-} from '../src/types';
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-function row(id: string, status: string, experiment = 'exp'): RunRow {
-  return {
-    id,
-    experiment,
-    status,
-    start_time: 1700000000,
-    end_time: null,
-    duration: 1.5,
-    progress: { total: 2, ran: 1, reused: 0, failed: 0 },
-    started_by: 'cli',
-    display_name: null
-  };
-}
-
-function view(id: string, status: string, stepStatus = status): RunView {
-  return {
-    id,
-    experiment: 'exp',
-    status,
-    steps: [{ name: 'prep', step_run_id: `${id}_prep`, status: stepStatus }],
-    graph: { nodes: [{ name: 'prep', status: stepStatus }], edges: [] }
-  };
-}
-
-function step(status: string, stdout: string): StepDetail {
-  return {
-    name: 'prep',
-    step_run_id: 'r1_prep',
-    status,
-    stdout,
-    stderr: '',
-    metrics: {},
-    properties: {},
-    reused: false,
-    reason: null,
-    outputs: [],
-    notebook: null
-  };
-}
-
-const pipeline: Pipeline = {
-  id: 'p1',
-  name: 'train',
-  version: '1',
-  description: null,
-  status: 'Active',
-  endpoint: 'http://localhost/pipelines/p1',
-  parameters: [{ name: 'alpha', default: 0.5, type: 'float' }]
-};
-
-/** A mocked server: every route a vi.fn; `/changes` answers only when a test says so. */
-function makeApi() {
-  const polls: Deferred<ChangesReply>[] = [];
-  const state = { runs: [row('r1', 'Running')], cursor: 5 };
-  const api = {
-    getWorkspace: vi.fn(async (cwd: string) => ({
-      name: 'ws',
-      path: '/root/ws',
-      cwd
-    })),
-    listExperiments: vi.fn(async () => ({
-      experiments: [{ name: 'exp', runs: 1, last_start: 1700000000 }]
-    })),
-    listRuns: vi.fn(async () => ({ cursor: state.cursor, runs: state.runs })),
-    waitChanges: vi.fn(() => {
-      const next = deferred<ChangesReply>();
-      polls.push(next);
-      return next.promise;
-    }),
-    getRun: vi.fn(async (_ws: string, id: string) => view(id, 'Running')),
-    getStep: vi.fn(async () => step('Finished', 'done\n')),
-    cancelRun: vi.fn(async (_ws: string, id: string) => ({
-      id,
-      status: 'Canceled'
-    })),
-    resumeRun: vi.fn(async () => ({ id: 'r2' })),
-    snapshot: vi.fn(async () => ({
-      path: 'snap',
-      absolute: '/root/snap',
-      files: ['train.py']
-    })),
-    listPipelines: vi.fn(async () => ({ pipelines: [pipeline] })),
-    setPipelineEnabled: vi.fn(
-      async (_ws: string, id: string, enabled: boolean) => ({
-        ...pipeline,
-        id,
-        status: enabled ? 'Active' : 'Disabled'
-      })
-    ),
-    submitPipeline: vi.fn(async () => ({ Id: 'r9' }))
-  } satisfies PanelApi;
-  return { api, polls, state };
-}
+import type { PanelApi } from '../src/types';
+import { makeApi, row, step, view } from './fixtures';
 
 const models: PanelModel[] = [];
 
@@ -153,12 +37,14 @@ describe('PanelModel', () => {
   it('shows the server message when the folder has no workspace', async () => {
     const { api } = makeApi();
     api.getWorkspace.mockRejectedValueOnce(
-      new Error('No workspace in "/root/x": run `amlpipe init`')
+      new Error(
+        'No workspace in "/root/x": amlpipe workspace create NAME --path FOLDER'
+      )
     );
     const model = makeModel(api);
     expect(await model.openWorkspace('x')).toBe(false);
     expect(model.workspace).toBeNull();
-    expect(model.error).toContain('amlpipe init');
+    expect(model.error).toContain('amlpipe workspace create');
   });
 
   it('long-polls changes after its cursor and refetches the list and the open run', async () => {
@@ -194,6 +80,21 @@ describe('PanelModel', () => {
     polls[0].resolve({ cursor: 5, runs: [] });
     await vi.waitFor(() => expect(polls.length).toBe(2));
     expect(api.listRuns.mock.calls.length).toBe(calls);
+  });
+
+  it('reloads and follows the new cursor when the workspace was recreated', async () => {
+    const { api, polls, state } = makeApi();
+    const model = makeModel(api);
+    await model.openWorkspace('');
+    await vi.waitFor(() => expect(polls.length).toBe(1));
+    // the workspace was deleted and created again: its newest event id is below ours
+    state.runs = [row('n1', 'Running')];
+    state.cursor = 2;
+    polls[0].resolve({ cursor: 2, runs: [] });
+    await vi.waitFor(() => expect(model.runs.map(r => r.id)).toEqual(['n1']));
+    expect(model.cursor).toBe(2);
+    await vi.waitFor(() => expect(polls.length).toBe(2));
+    expect(api.waitChanges).toHaveBeenLastCalledWith('/root/ws', 2, 25);
   });
 
   it('surfaces a failed poll as an error and clears it when the server answers again', async () => {
@@ -347,5 +248,96 @@ describe('PanelModel', () => {
     expect(api.snapshot).toHaveBeenCalledWith('/root/ws', 'r1', 'prep');
     expect(reply?.files).toEqual(['train.py']);
     expect(model.snapshot?.path).toBe('snap');
+  });
+});
+
+/** What a widget would have rendered: the model's state as of its last `changed` signal. */
+function watchRenders(model: PanelModel): () => string {
+  const state = (): string =>
+    JSON.stringify({
+      workspace: model.workspace,
+      error: model.error,
+      notice: model.notice,
+      tab: model.tab,
+      experiments: model.experiments,
+      runs: model.runs,
+      filters: model.filters,
+      runId: model.runId,
+      run: model.run,
+      stepName: model.stepName,
+      step: model.step,
+      pipelines: model.pipelines,
+      form: model.formPipeline?.id ?? null,
+      snapshot: model.snapshot
+    });
+  let rendered = state();
+  model.changed.connect(() => {
+    rendered = state();
+  });
+  return () => {
+    expect(rendered).toBe(state());
+    return rendered;
+  };
+}
+
+describe('PanelModel emits `changed` after every state change', () => {
+  it('re-renders the pipeline row after a toggle (disable, then enable)', async () => {
+    const { api } = makeApi();
+    const model = makeModel(api);
+    await model.openWorkspace('');
+    model.setTab('pipelines');
+    await vi.waitFor(() => expect(model.pipelines.length).toBe(1));
+    const check = watchRenders(model);
+    await model.setPipelineEnabled('p1', false);
+    expect(check()).toContain('"status":"Disabled"');
+    await model.setPipelineEnabled('p1', true);
+    expect(check()).toContain('"status":"Active"');
+  });
+
+  it('shows the snapshot file list after open-snapshot', async () => {
+    const { api } = makeApi();
+    const model = makeModel(api);
+    await model.openWorkspace('');
+    await model.openRun('r1');
+    const check = watchRenders(model);
+    await model.openSnapshot();
+    expect(check()).toContain('train.py');
+  });
+
+  it('renders the state after each other action', async () => {
+    const { api } = makeApi();
+    const model = makeModel(api);
+    const check = watchRenders(model);
+    await model.openWorkspace('');
+    check();
+    await model.refresh();
+    check();
+    await model.setFilters({ status: 'Running' });
+    check();
+    await model.openRun('r1');
+    check();
+    await model.selectStep('prep');
+    check();
+    api.getRun.mockResolvedValue(view('r1', 'Canceled'));
+    await model.cancelRun();
+    expect(check()).toContain('Canceled');
+    await model.resumeRun();
+    expect(check()).toContain('"runId":"r2"');
+    model.closeRun();
+    check();
+    model.setTab('pipelines');
+    await vi.waitFor(() => expect(model.pipelines.length).toBe(1));
+    check();
+    model.openRunForm('p1');
+    check();
+    await model.submitRun('p1', 'nightly', {});
+    expect(check()).toContain('"runId":"r9"');
+    api.getRun.mockRejectedValueOnce(new Error('Run "x" not found'));
+    await model.openRun('x');
+    expect(check()).toContain('not found');
+    model.dismissError();
+    check();
+    model.setNotice('Copied');
+    check();
   });
 });

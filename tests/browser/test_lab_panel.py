@@ -219,12 +219,24 @@ def test_a_run_opens_with_tab_and_enter(lab: Any, page: Any, panel_ws: PanelWork
     page.keyboard.press("Enter")
     _expect(page, lab, tmp_path, sel("run-row", run_id=panel_ws.failed_id), "the runs list again")
 
-    # The panel's commands are in the command palette.
-    page.keyboard.press("Control+Shift+C")
-    palette = page.locator(".jp-mod-left .lm-CommandPalette-input, .lm-CommandPalette-input").first
-    palette.wait_for(state="visible")
-    palette.fill("Pipelines")
-    labels = page.locator(".lm-CommandPalette-itemLabel").all_inner_texts()
+    # The panel's commands are in the command palette. Soon after Lab loads, it may move focus to the
+    # Launcher and so close the (modal) palette again: open it until a search in it sticks.
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    labels: list[str] = []
+    for _attempt in range(5):
+        page.keyboard.press("Control+Shift+C")
+        palette = page.locator(".lm-CommandPalette-input").first
+        try:
+            palette.wait_for(state="visible", timeout=5000)
+            palette.fill("Pipelines", timeout=5000)
+            page.locator(".lm-CommandPalette-itemLabel").first.wait_for(state="visible", timeout=5000)
+            labels = page.locator(".lm-CommandPalette-itemLabel").all_inner_texts()
+        except PlaywrightTimeout:  # the palette closed under us: try again
+            page.wait_for_timeout(1000)
+            continue
+        if labels:
+            break
     assert any("open run" in label for label in labels), labels
     assert any("refresh" in label for label in labels), labels
 

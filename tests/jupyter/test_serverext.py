@@ -179,6 +179,29 @@ async def test_the_workspace_of_a_folder(api: Any, lab: dict[str, Any]) -> None:
     assert code == 400 and "ws query parameter" in missing["message"]
 
 
+async def test_the_workspace_of_an_absolute_folder(api: Any, lab: dict[str, Any], tmp_path: Path) -> None:
+    """What a user types into the panel's workspace-path input: an absolute folder, a workspace folder, a typo."""
+    ws_path = str(lab["ws"].path)
+    for typed in (ws_path, ws_path + "/", str(lab["src"]), str(lab["root"] / "project")):
+        code, found = await api("GET", "workspace", ws=None, cwd=typed)
+        assert code == 200, (typed, found)
+        assert (found["name"], found["path"], found["relative"], found["cwd"]) == ("panel", ws_path, "ws", typed)
+    # a workspace outside the server's root folder: found, with no path relative to the root
+    from jupyter_amlpipe import Workspace
+
+    outside = Workspace.create("elsewhere", path=tmp_path / "outside")
+    code, found = await api("GET", "workspace", ws=None, cwd=str(outside.path))
+    assert code == 200, found
+    assert (found["name"], found["path"], found["relative"]) == ("elsewhere", str(outside.path), None)
+    code, runs = await api("GET", "runs", ws=found["path"])  # the panel then passes the absolute path as ws
+    assert (code, runs["runs"]) == (200, [])
+    code, missing = await api("GET", "workspace", ws=None, cwd=str(tmp_path / "no-such-folder"))
+    assert code == 404
+    assert "no-such-folder" in missing["message"] and "amlpipe workspace create" in missing["message"]
+    code, missing = await api("GET", "workspace", ws=None, cwd=str(lab["root"] / "empty"))
+    assert code == 404 and "Workspace.create" in missing["message"]
+
+
 async def test_experiments_and_runs(api: Any, lab: dict[str, Any]) -> None:
     code, experiments = await api("GET", "experiments")
     assert code == 200
@@ -296,6 +319,49 @@ async def test_published_pipelines_toggle_and_submit_to_finished(api: Any, lab: 
     assert run["status"] == "Finished" and run["started_by"] == "lab"
     code, greet = await api("GET", "runs", submitted["Id"], "steps", "greet")
     assert "GREETING=hola TIMES=2" in greet["stdout"]
+
+
+async def test_a_datapath_parameter_submitted_as_the_panel_sends_it(api: Any, lab: dict[str, Any]) -> None:
+    """The Run form shows a DataPath parameter as ``datastore/path`` and sends a changed one as DataPathAssignments."""
+    from jupyter_amlpipe import DataPath, DataPathComputeBinding, Pipeline, PipelineParameter
+    from jupyter_amlpipe.steps import PythonScriptStep
+
+    ws, src = lab["ws"], lab["src"]
+    upload = lab["root"] / "upload"
+    for rel, text in (("a/one.txt", "first file"), ("b/two.txt", "second file")):
+        (upload / rel).parent.mkdir(parents=True, exist_ok=True)
+        (upload / rel).write_text(text, encoding="utf-8")
+        ws.get_default_datastore().upload_files(
+            [str(upload / rel)], target_path=str(Path(rel).parent), overwrite=True, show_progress=False
+        )
+    (src / "read.py").write_text("import sys\nprint('content:', open(sys.argv[1], encoding='utf-8').read())\n")
+    store = ws.get_default_datastore()
+    infile = PipelineParameter(name="infile", default_value=DataPath(datastore=store, path_on_datastore="a/one.txt"))
+    binding = (infile, DataPathComputeBinding(mode="mount"))
+    step = PythonScriptStep(
+        name="read", script_name="read.py", source_directory=str(src), arguments=[binding], inputs=[binding]
+    )
+    published = Pipeline(ws, [step]).publish(name="reader", version="1")
+
+    code, listed = await api("GET", "pipelines")
+    row = next(p for p in listed["pipelines"] if p["id"] == published.id)
+    (param,) = row["parameters"]
+    assert (param["name"], param["type"]) == ("infile", "datapath")
+    assert store.name in json.dumps(param["default"]) and "a/one.txt" in json.dumps(param["default"])
+
+    outputs = []
+    for assigned in ({}, {"infile": {"DataStoreName": store.name, "RelativePath": "b/two.txt"}}):
+        body: dict[str, Any] = {"ExperimentName": "reader", "ParameterAssignments": {}}
+        if assigned:
+            body["DataPathAssignments"] = assigned
+        code, submitted = await api("POST", "pipelines", published.id, "submit", body=body)
+        assert code == 200, submitted
+        run = await wait_for(api, submitted["Id"], {"Finished", "Failed", "Canceled"})
+        code, read = await api("GET", "runs", submitted["Id"], "steps", "read")
+        assert run["status"] == "Finished", read["stderr"]
+        outputs.append(read["stdout"])
+    assert "content: first file" in outputs[0]
+    assert "content: second file" in outputs[1] and "first file" not in outputs[1]
 
 
 async def test_changes_waits_without_blocking_the_server(api: Any) -> None:

@@ -152,6 +152,10 @@ export function renderDag(
       continue;
     }
     const status = node.status ?? 'NotStarted';
+    const reason = node.reason || (node.reasons ?? []).join('; ');
+    const about = `${node.name}: ${status}${node.reused ? ' (reused)' : ''}${
+      reason ? ` — ${reason}` : ''
+    }`;
     const g = s(
       'g',
       {
@@ -164,13 +168,9 @@ export function renderDag(
         transform: `translate(${at.x}, ${at.y})`,
         tabindex: '0',
         role: 'button',
-        'aria-label': `Step ${node.name}: ${status}${node.reused ? ', reused' : ''}`
+        'aria-label': `Step ${about}`
       },
-      s(
-        'title',
-        {},
-        `${node.name}: ${status}${node.reused ? ' (reused)' : ''}`
-      ),
+      s('title', {}, about),
       s('rect', { width: NODE_WIDTH, height: NODE_HEIGHT, rx: 5, ry: 5 }),
       s('circle', {
         class: 'amlpipe-dag-dot',

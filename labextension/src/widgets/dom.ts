@@ -165,7 +165,11 @@ export function replaceKeepingFocus(target: HTMLElement, next: Node): void {
   target.replaceChildren(next);
   target.scrollTop = scroll;
   if (selector) {
-    const again = target.querySelector(selector);
+    // the same control again; when it is gone (e.g. "Cancel run" once the run ended),
+    // the region's first control, so keyboard users do not land on the page's body
+    const again =
+      target.querySelector(selector) ??
+      target.querySelector('button, [tabindex="0"], select, input');
     if (again instanceof HTMLElement || again instanceof SVGElement) {
       again.focus();
     }

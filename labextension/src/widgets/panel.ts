@@ -1,4 +1,5 @@
 /** The sidebar panel: workspace header, Runs / Pipelines tabs, and the views of the model. */
+import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import type { PanelModel, Tab } from '../model';
@@ -131,6 +132,14 @@ export class AmlpipePanel extends Widget {
     }
   }
 
+  /** Called each time the panel is shown (e.g. its sidebar tab is clicked). */
+  onShown: (() => void) | null = null;
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.onShown?.();
+  }
+
   dispose(): void {
     if (this.isDisposed) {
       return;
@@ -173,7 +182,7 @@ export class AmlpipePanel extends Widget {
         h(
           'div',
           { class: 'amlpipe-empty' },
-          'No workspace here. Create one with `amlpipe init` (or `Workspace.create(...)`), or type a workspace folder above and press Enter.'
+          'No workspace here. Create one with `amlpipe workspace create NAME --path FOLDER` (or `Workspace.create(name, path=...)`), or type a workspace folder above and press Enter.'
         )
       );
       return;
@@ -185,10 +194,18 @@ export class AmlpipePanel extends Widget {
       this._pipelinesSlot.update(pipelinesKey(model), () =>
         renderPipelines(model, this._host)
       );
-      this._formSlot.update(model.formPipeline?.id ?? '', () =>
-        renderRunForm(model)
-      );
+      const hadFocus = this.node.contains(document.activeElement);
+      if (
+        this._formSlot.update(model.formPipeline?.id ?? '', () =>
+          renderRunForm(model)
+        ) &&
+        hadFocus
+      ) {
+        // a form just opened from the keyboard: start typing in it
+        this._formSlot.el.querySelector<HTMLElement>('input')?.focus();
+      }
     } else if (model.runId) {
+      this._lastRunId = model.runId;
       this._setView('detail', () => this._detail);
       this._detail.setAttribute('data-run-id', model.runId);
       this._detail.setAttribute('data-status', model.run?.status ?? 'Unknown');
@@ -230,12 +247,22 @@ export class AmlpipePanel extends Widget {
     }
     this._body.replaceChildren(make());
     if (hadFocus) {
-      // moving between list and detail: put focus on the first control of the new view
+      // moving between list and detail: back in the list, focus the row of the run that
+      // was open; elsewhere the first control of the new view
+      const lastRun = this._lastRunId;
       queueMicrotask(() => {
-        const first = this._body.querySelector<HTMLElement>(
-          'button, [tabindex="0"], select, input'
-        );
-        first?.focus();
+        const target =
+          (view === 'runs' && lastRun
+            ? this._body.querySelector<HTMLElement>(
+                `[data-testid="run-row"][data-run-id="${CSS.escape(lastRun)}"]`
+              )
+            : null) ??
+          this._body.querySelector<HTMLElement>(
+            view === 'runs'
+              ? '[data-testid="run-row"], button'
+              : 'button, [tabindex="0"], select, input'
+          );
+        target?.focus();
       });
     }
   }
@@ -248,6 +275,7 @@ export class AmlpipePanel extends Widget {
   private _body: HTMLDivElement;
   private _detail: HTMLDivElement;
   private _view = '';
+  private _lastRunId: string | null = null;
   private _runsSlot = new Slot('amlpipe-slot-runs');
   private _headerSlot = new Slot('amlpipe-slot-header');
   private _graphSlot = new Slot('amlpipe-slot-graph');

@@ -1,6 +1,6 @@
 /** Published pipelines: version, status toggle, endpoint (copy), and the Run form. */
 import type { PanelModel } from '../model';
-import type { Pipeline, PipelineParameter } from '../types';
+import type { DataPathAssignment, Pipeline, PipelineParameter } from '../types';
 import { h } from './dom';
 import type { IPanelHost } from './host';
 
@@ -24,6 +24,24 @@ export function renderPipelines(
     { class: 'amlpipe-pipeline-list', role: 'list' },
     model.pipelines.map(p => h('li', {}, renderPipeline(model, host, p)))
   );
+}
+
+/** Enable/disable; when the server refuses, put the switch back to the pipeline's status. */
+async function toggle(
+  model: PanelModel,
+  p: Pipeline,
+  enabled: boolean
+): Promise<void> {
+  await model.setPipelineEnabled(p.id, enabled);
+  const now = model.pipelines.find(q => q.id === p.id)?.status ?? p.status;
+  document
+    .querySelectorAll<HTMLInputElement>(
+      `input[data-testid="pipeline-toggle"][data-pipeline-id="${CSS.escape(p.id)}"]`
+    )
+    .forEach(input => {
+      input.checked = now === 'Active';
+      input.setAttribute('aria-checked', input.checked ? 'true' : 'false');
+    });
 }
 
 function renderPipeline(
@@ -90,14 +108,11 @@ function renderPipeline(
           checked: active,
           'aria-checked': active ? 'true' : 'false',
           onchange: (e: Event) =>
-            void model.setPipelineEnabled(
-              p.id,
-              (e.target as HTMLInputElement).checked
-            ),
+            void toggle(model, p, (e.target as HTMLInputElement).checked),
           onkeydown: (e: Event) => {
             if ((e as KeyboardEvent).key === 'Enter') {
               e.preventDefault();
-              void model.setPipelineEnabled(p.id, !active);
+              void toggle(model, p, !active);
             }
           }
         }),
@@ -121,6 +136,39 @@ function renderPipeline(
   );
 }
 
+/** The datastore and path of a DataPath parameter's default (`{"$datapath": [store, path, name]}` or `{datastore, path}`). */
+export function dataPathOf(value: unknown): DataPathAssignment {
+  const v = (value ?? {}) as Record<string, unknown>;
+  if (Array.isArray(v.$datapath)) {
+    const [store, path] = v.$datapath as unknown[];
+    return {
+      DataStoreName: String(store ?? ''),
+      RelativePath: String(path ?? '')
+    };
+  }
+  return {
+    DataStoreName: String(v.datastore ?? v.datastore_name ?? ''),
+    RelativePath: String(v.path_on_datastore ?? v.path ?? '')
+  };
+}
+
+/** `store/path` as typed in the form → a DataPath assignment (the datastore name holds no "/"). */
+export function parseDataPath(text: string): DataPathAssignment {
+  const trimmed = text.trim();
+  const slash = trimmed.indexOf('/');
+  return slash < 0
+    ? { DataStoreName: trimmed, RelativePath: '' }
+    : {
+        DataStoreName: trimmed.slice(0, slash),
+        RelativePath: trimmed.slice(slash + 1)
+      };
+}
+
+function formatDataPath(value: unknown): string {
+  const { DataStoreName, RelativePath } = dataPathOf(value);
+  return RelativePath ? `${DataStoreName}/${RelativePath}` : DataStoreName;
+}
+
 function inputFor(param: PipelineParameter): HTMLInputElement {
   const common = {
     'data-testid': 'param-input',
@@ -139,6 +187,16 @@ function inputFor(param: PipelineParameter): HTMLInputElement {
     param.default === null || param.default === undefined
       ? ''
       : String(param.default);
+  if (param.type === 'datapath') {
+    return h('input', {
+      ...common,
+      type: 'text',
+      value: formatDataPath(param.default),
+      placeholder: 'datastore/path',
+      title: 'A datastore name, then the path on it: datastore/path',
+      class: 'jp-mod-styled'
+    });
+  }
   if (param.type === 'int' || param.type === 'float') {
     return h('input', {
       ...common,
@@ -225,10 +283,23 @@ export function renderRunForm(model: PanelModel): HTMLElement | null {
   form.addEventListener('submit', event => {
     event.preventDefault();
     const values: Record<string, unknown> = {};
+    const dataPaths: Record<string, DataPathAssignment> = {};
     for (const { param, input } of inputs) {
-      values[param.name] = parseParam(param.type, input);
+      if (param.type === 'datapath') {
+        // unchanged: the published default; changed: v1's DataPathAssignments
+        if (input.value.trim() !== formatDataPath(param.default)) {
+          dataPaths[param.name] = parseDataPath(input.value);
+        }
+      } else {
+        values[param.name] = parseParam(param.type, input);
+      }
     }
-    void model.submitRun(p.id, experiment.value.trim() || p.name, values);
+    void model.submitRun(
+      p.id,
+      experiment.value.trim() || p.name,
+      values,
+      dataPaths
+    );
   });
   return form;
 }

@@ -24,14 +24,28 @@ export function graphOf(run: RunView): {
   nodes: GraphNode[];
   edges: GraphEdge[];
 } {
-  const nodes =
+  const steps = new Map(run.steps.map(step => [step.name, step]));
+  const nodes = (
     run.graph?.nodes ??
     run.nodes ??
     run.steps.map(step => ({
       name: step.name,
       status: step.status,
       reused: step.reused
-    }));
+    }))
+  ).map(node => {
+    // the step list may be newer or richer than the graph: its status, reuse and reasons win
+    const step = steps.get(node.name);
+    const reason = reasonOf({ ...node, ...(step ?? {}) });
+    return step
+      ? {
+          ...node,
+          status: step.status ?? node.status,
+          reused: step.reused ?? node.reused,
+          reason: reason || null
+        }
+      : { ...node, reason: reason || null };
+  });
   const edges = run.graph?.edges ?? run.edges ?? [];
   return { nodes, edges };
 }
