@@ -25,36 +25,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from jupyter_amlpipe.errors import (
-    AmlpipeError,
-    ComputeError,
-    DefinitionError,
-    ExecutionError,
-    LookupFailed,
-    PipelineDisabledError,
-    PublishingError,
-)
+from jupyter_amlpipe.errors import AmlpipeError
+from jupyter_amlpipe.publish.http_status import status_for
 
 __all__ = ["error_body", "install_error_handlers", "status_for"]
-
-# Error family → (HTTP status, v1 error code); the most specific class in an error's MRO wins.
-_STATUS: dict[type[BaseException], tuple[int, str]] = {
-    LookupFailed: (404, "NotFound"),
-    PipelineDisabledError: (409, "PipelineDisabled"),
-    DefinitionError: (400, "UserError"),
-    PublishingError: (409, "Conflict"),
-    ExecutionError: (409, "Conflict"),
-    ComputeError: (502, "ComputeError"),
-    AmlpipeError: (500, "InternalError"),
-}
-
-
-def status_for(error: BaseException) -> tuple[int, str]:
-    """The HTTP status and v1 error code for a package error (500 only for an error that is not the caller's)."""
-    for cls in type(error).__mro__:
-        if cls in _STATUS:
-            return _STATUS[cls]
-    return 500, "InternalError"
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ Every call into the service runs in a worker thread (database reads, log
 tails, snapshot copies), so the server's event loop never waits on them; the
 long poll of ``/changes`` sleeps on the event loop between short queries.
 The package's errors become JSON answers ``{"message": ...}`` with a 4xx
-status (see :data:`STATUS`); a caller's mistake never gets a 500.
+status (see ``jupyter_amlpipe.publish.http_status``); a caller's mistake never gets a 500.
 """
 
 from __future__ import annotations
@@ -22,16 +22,9 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 
-from jupyter_amlpipe.errors import (
-    AmlpipeError,
-    ComputeError,
-    DefinitionError,
-    ExecutionError,
-    LookupFailed,
-    PipelineDisabledError,
-    PublishingError,
-)
+from jupyter_amlpipe.errors import AmlpipeError, DefinitionError
 from jupyter_amlpipe.jupyter.serverext.background import Workers
+from jupyter_amlpipe.publish.http_status import status_for
 from jupyter_amlpipe.publish.panel_service import PanelService, open_workspace
 
 T = TypeVar("T")
@@ -39,24 +32,6 @@ T = TypeVar("T")
 SETTINGS_KEY = "jupyter_amlpipe"
 MAX_WAIT = 25.0  # seconds a long poll of /changes may wait
 POLL_EVERY = 0.4  # seconds between two looks at the event table during a long poll
-
-# Error family → HTTP status; the most specific class in an error's MRO wins.
-STATUS: dict[type[BaseException], int] = {
-    LookupFailed: 404,
-    PipelineDisabledError: 409,
-    DefinitionError: 400,
-    PublishingError: 409,
-    ExecutionError: 409,
-    ComputeError: 502,
-    AmlpipeError: 400,
-}
-
-
-def status_for(error: BaseException) -> int:
-    for cls in type(error).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 500
 
 
 @dataclass
@@ -140,7 +115,7 @@ class PanelHandler(APIHandler):
         try:
             data = await work()
         except AmlpipeError as exc:
-            self.set_status(status_for(exc))
+            self.set_status(status_for(exc)[0])
             self.finish(json.dumps({"message": getattr(exc, "message", None) or str(exc), "error": type(exc).__name__}))
             return
         self.finish(json.dumps(data, default=str))
