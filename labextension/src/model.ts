@@ -188,6 +188,11 @@ export class PanelModel implements IDisposable {
     }
     this._emit();
     await this._guard(() => this._fetchRun(ws));
+    if (this._runId === runId && !this._run && this._error) {
+      // no such run (or it could not be read): back to the list, the error stays shown
+      this._clearRun();
+      this._emit();
+    }
   }
 
   /** Back to the runs list. */
@@ -220,7 +225,10 @@ export class PanelModel implements IDisposable {
     }
     await this._guard(async () => {
       const reply = await this._api.cancelRun(ws, runId);
-      this._notice = `Run ${reply.id}: ${reply.status}`;
+      // the runner stops the steps within seconds: say so, not the status of this instant
+      this._notice = isTerminal(reply.status)
+        ? `Run ${reply.id}: ${reply.status}`
+        : `Cancel requested for run ${reply.id}`;
       await this._refetch(ws);
     });
   }

@@ -140,6 +140,8 @@ describe('PanelModel', () => {
     await model.openRun('nope');
     expect(model.error).toBe('Run "nope" not found in workspace ws');
     expect(model.run).toBeNull();
+    // back to the runs list rather than "Loading run nope…" for ever
+    expect(model.runId).toBeNull();
     // a later successful action clears the error
     api.getRun.mockResolvedValueOnce(view('r1', 'Running'));
     await model.openRun('r1');
@@ -237,6 +239,18 @@ describe('PanelModel', () => {
     await model.cancelRun();
     expect(api.cancelRun).toHaveBeenCalledWith('/root/ws', 'r1');
     expect(model.run?.status).toBe('Canceled');
+  });
+
+  it('says a cancel was requested while the run still runs, not "Running"', async () => {
+    const { api } = makeApi();
+    const model = makeModel(api);
+    await model.openWorkspace('');
+    await model.openRun('r1');
+    api.cancelRun.mockResolvedValueOnce({ id: 'r1', status: 'Running' });
+    await model.cancelRun();
+    expect(model.notice).toBe('Cancel requested for run r1');
+    await model.cancelRun(); // the fixture answers the final status
+    expect(model.notice).toBe('Run r1: Canceled');
   });
 
   it('materializes the snapshot of the selected step', async () => {
