@@ -11,6 +11,7 @@ Run > Run All Cells.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import secrets
@@ -150,7 +151,9 @@ def _wait_until_up(lab: Lab) -> None:
         try:
             lab.api("status")
             return
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, http.client.HTTPException):
+            # HTTPException: something else (a kernel's socket) answered on the port Lab was given;
+            # Lab then exits with "already in use" and the caller tries another port.
             time.sleep(0.5)
     raise RuntimeError(f"jupyter lab did not answer at {lab.url} within {START_TIMEOUT} s:\n{lab.log_text()}")
 
