@@ -25,6 +25,12 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
 
 
+# Keep idle keep-alive connections for 75 s (nginx's default) rather than uvicorn's 5 s: under a
+# burst of submissions the runner's threads can hold the interpreter for seconds, and a connection
+# closed by the server just as a client reuses it fails that client's request with a read error.
+_UVICORN_OPTIONS: dict[str, Any] = {"timeout_graceful_shutdown": 10, "timeout_keep_alive": 75}
+
+
 def serve(
     workspace: Any,
     host: str = DEFAULT_HOST,
@@ -38,7 +44,7 @@ def serve(
     ws = open_workspace(workspace)
     if workers <= 1:
         app = create_app(ws, max_running=max_running, max_body_bytes=max_body_bytes)
-        uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, **_UVICORN_OPTIONS)
         return
     os.environ[WORKSPACE_ENV] = str(ws.path)
     os.environ[MAX_BODY_ENV] = str(max_body_bytes)
@@ -51,7 +57,7 @@ def serve(
             port=port,
             workers=workers,
             log_level=log_level,
-            timeout_graceful_shutdown=10,
+            **_UVICORN_OPTIONS,
         )
     finally:
         background.stop()
