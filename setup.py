@@ -26,6 +26,7 @@ INSTALL_REQUIRES = [
     "pathspec>=0.12",
     "tqdm>=4.66",
     "click>=8.1",
+    "xxhash>=3.0",  # DataTransferStep's checksum (XXH3-128)
 ]
 
 # One extra per engine or front-end; a missing one fails with the exact

@@ -7,6 +7,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +84,7 @@ def test_directory_to_another_datastore_byte_for_byte(workspace: Any, stores: tu
     assert not list((tmp_path / "archive").rglob(f"*{runtime.PARTIAL}"))
     out = run.find_step_run("archive_raw")[0].get_stdout_log()
     assert "transfer: 100% (" in out and "4 of 4 files" in out
-    assert "sha256 of every copy checked against its source" in out
+    assert "the xxh3-128 checksum of every copy, read back, matched its source's" in out
 
 
 def test_file_to_file_on_a_data_reference(workspace: Any, stores: tuple[Any, Any], tmp_path: Path) -> None:
@@ -185,44 +187,76 @@ def test_unchanged_source_is_reused_and_changed_source_copies_again(
     assert (tmp_path / "archive" / "a.csv").read_text(encoding="utf-8") == "k,v\n9,90\n"
 
 
-# -- the source's digests from the workspace's cache ---------------------------------------------
-def cached_source(workspace: Any, tmp_path: Path, monkeypatch: Any) -> Path:
-    """A tree hashed by the workspace's digest cache (as the runner does for a step's reuse key)."""
-    from jupyter_amlpipe.workspace.digest import ContentDigests
-
-    source = make_tree(tmp_path / "cached")
-    old = 1_600_000_000
-    for path in source.rglob("*"):
-        os.utime(path, (old, old))  # older than the cache's 2-second "racy" window
-    ContentDigests(workspace._store).digest(source)
-    monkeypatch.setenv("AMLPIPE_WORKSPACE", str(workspace.path))
-    monkeypatch.setattr(runtime, "CACHE_MIN_BYTES", 0)
-    return source
-
-
+# -- the check of every copy ---------------------------------------------------------------------
 def local_spec(source: Path, destination: Path) -> dict[str, Any]:
     return {"step": "s", "source": str(source), "kind": "directory", "destination": {"path": str(destination)}}
 
 
-def test_source_digests_come_from_the_workspace_cache(workspace: Any, tmp_path: Path, monkeypatch: Any) -> None:
-    source = cached_source(workspace, tmp_path, monkeypatch)
-    (source / "sub" / "deeper" / "c.txt").write_text("changed after hashing\n", encoding="utf-8")
-    summary = runtime.transfer(local_spec(source, tmp_path / "copy"), runtime.LocalSide(), str(tmp_path / "copy"))
-    assert "3 source digest(s) from the workspace's digest cache" in summary  # 4 files, one changed since
-    assert_same_tree(source, tmp_path / "copy")
+def test_a_copy_that_differs_from_its_source_fails_and_leaves_no_file(tmp_path: Path, monkeypatch: Any) -> None:
+    """A copy the storage altered (here: one byte flipped as it was written) fails the step; nothing is left
+    under the file's name or as a partial file, and the files already checked stay."""
+    source = make_tree(tmp_path / "tree")
+    copy = runtime.kernel_copy
 
+    def corrupting_copy(src: str, dst: str) -> None:
+        copy(src, dst)
+        if src.endswith("big.bin"):
+            with open(dst, "r+b") as f:
+                f.seek(1000)
+                byte = f.read(1)
+                f.seek(1000)
+                f.write(bytes([byte[0] ^ 1]))
 
-def test_a_copy_that_does_not_match_the_cached_digest_fails_and_leaves_no_file(
-    workspace: Any, tmp_path: Path, monkeypatch: Any
-) -> None:
-    source = cached_source(workspace, tmp_path, monkeypatch)
-    big = source / "sub" / "big.bin"
-    st = big.stat()
-    workspace._store.put_digests([(str(big), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, "00" * 32)])
-    with pytest.raises(runtime.TransferError, match=r"checksum mismatch for .*big\.bin.*sha256 of the source 0000"):
+    monkeypatch.setattr(runtime, "kernel_copy", corrupting_copy)
+    monkeypatch.setattr(runtime, "workers_for", lambda count: 1)  # in order: a.csv, empty.txt, sub/big.bin, ...
+    with pytest.raises(runtime.TransferError, match=r"checksum mismatch for .*big\.bin.*xxh3-128 of the source"):
         runtime.transfer(local_spec(source, tmp_path / "copy"), runtime.LocalSide(), str(tmp_path / "copy"))
     assert not (tmp_path / "copy" / "sub" / "big.bin").exists()
     assert not list((tmp_path / "copy").rglob(f"*{runtime.PARTIAL}"))
+    assert (tmp_path / "copy" / "a.csv").read_bytes() == (source / "a.csv").read_bytes()
+
+
+def test_a_source_that_changes_while_it_is_copied_fails_the_step(tmp_path: Path, monkeypatch: Any) -> None:
+    source = make_tree(tmp_path / "tree")
+    copy = runtime.kernel_copy
+
+    def copy_then_append(src: str, dst: str) -> None:
+        copy(src, dst)
+        with open(src, "ab") as f:  # another process appends to the source meanwhile
+            f.write(b"more")
+
+    monkeypatch.setattr(runtime, "kernel_copy", copy_then_append)
+    with pytest.raises(runtime.TransferError, match=r"the source file .* changed while it was copied"):
+        runtime.transfer(local_spec(source, tmp_path / "copy"), runtime.LocalSide(), str(tmp_path / "copy"))
+    assert not list((tmp_path / "copy").rglob(f"*{runtime.PARTIAL}"))
+
+
+def test_a_filesystem_without_copy_file_range_is_copied_with_sendfile(tmp_path: Path, monkeypatch: Any) -> None:
+    import errno
+
+    def refuse(*args: Any) -> int:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", refuse, raising=False)
+    source = make_tree(tmp_path / "tree")
+    runtime.transfer(local_spec(source, tmp_path / "copy"), runtime.LocalSide(), str(tmp_path / "copy"))
+    assert_same_tree(source, tmp_path / "copy")
+
+
+def test_without_xxhash_the_check_is_sha256(tmp_path: Path) -> None:
+    """A step process whose Python lacks xxhash (a container image with the standard library only)."""
+    source = make_tree(tmp_path / "tree")
+    spec = json.dumps(local_spec(source, tmp_path / "copy"))
+    code = (
+        "import sys; sys.modules['xxhash'] = None\n"  # makes `import xxhash` fail as if not installed
+        "from jupyter_amlpipe.compute.runtime import transfer\n"
+        "sys.exit(transfer.main(sys.argv[1:]))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(runtime.__file__).parents[3])}  # this checkout's package
+    done = subprocess.run([sys.executable, "-c", code, spec], capture_output=True, text=True, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "the sha256 checksum of every copy, read back, matched its source's" in done.stdout
+    assert_same_tree(source, tmp_path / "copy")
 
 
 def test_progress_lines_count_the_checked_bytes(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
@@ -284,7 +318,7 @@ def test_a_checksum_mismatch_fails_with_a_message(tmp_path: Path) -> None:
     source.write_bytes(b"payload")
     spec = {"step": "s", "source": str(source), "kind": "file", "destination": {"datastore": "m"}}
     side = AlteringSide(fsspec.filesystem("memory"))
-    with pytest.raises(runtime.TransferError, match=r"checksum mismatch for .*d\.bin.*sha256 of the source"):
+    with pytest.raises(runtime.TransferError, match=r"checksum mismatch for .*d\.bin.*xxh3-128 of the source"):
         runtime.transfer(spec, side, f"/e-{tmp_path.name}/d.bin")
 
 

@@ -9,7 +9,7 @@ on stderr (no traceback for a user's mistake) and exit code 1. They import
 only what they use (``jupyter_amlpipe.compute`` loads its backends lazily), so
 a step process starts in about the time of a bare ``python`` plus its engine.
 
-- :mod:`.transfer`: DataTransferStep's byte-for-byte copy with a sha256 check
+- :mod:`.transfer`: DataTransferStep's byte-for-byte copy with a checksum check
   (standard library only for local paths, plus the workspace's digest cache for
   large sources; fsspec for a cloud destination).
 - :mod:`.sql`: the SQL step (AdlaStep) on embedded DuckDB.

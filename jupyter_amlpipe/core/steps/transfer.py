@@ -48,7 +48,7 @@ def _as_data(source: Any) -> Any:
 
 
 class DataTransferStep(Step):
-    """Copy a file or a folder byte for byte, with progress lines and a sha256 check (v1 ``DataTransferStep``).
+    """Copy a file or a folder byte for byte, with progress lines and a checksum check (v1 ``DataTransferStep``).
 
     ``source_data_reference`` is existing data (DataReference, DataPath, a
     data PipelineParameter), a PipelineData made by an earlier step, or an
