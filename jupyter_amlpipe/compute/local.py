@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from jupyter_amlpipe.compute._notebook_launcher import DEFAULT_KERNEL, kernel_name_for
@@ -86,12 +85,11 @@ def spawn_step_process(
     env: dict[str, str],
     stdout_path: str | os.PathLike[str],
     stderr_path: str | os.PathLike[str],
-    preexec_fn: Callable[[], Any] | None = None,
 ) -> _ProcessHandle:
     """Start a step process in its own session, its output appended to the step's log files.
 
-    Used by LocalCompute and by the tasks DaskCompute runs on its workers
-    (which pass ``preexec_fn`` to give the process a parent-death signal).
+    Used by LocalCompute and by the tasks DaskCompute runs on its workers. No
+    ``preexec_fn``: without one, ``subprocess`` starts the process with ``vfork``.
     """
     with open(stdout_path, "ab") as out, open(stderr_path, "ab") as err:
         try:
@@ -103,7 +101,6 @@ def spawn_step_process(
                 stderr=err,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=preexec_fn,  # DaskCompute: one prctl() call, its function resolved before the fork
             )
         except OSError as exc:
             raise ComputeError(f"Step {step_name!r}: could not start {argv[0]!r}: {exc}") from exc

@@ -169,6 +169,36 @@ def test_cancel_kills_the_step_process_on_its_worker(
             os.kill(pid, signal.SIGKILL)
 
 
+def test_a_step_process_does_not_outlive_a_killed_worker(workspace: Any, src: Path, tmp_path: Path) -> None:
+    """SIGKILL leaves a worker no chance to clean up: its reaper ends the step it was running."""
+    target = DaskCompute(workspace, "reaped", min_nodes=1, max_nodes=1)
+    pid_file = tmp_path / "step.pid"
+    step = PythonScriptStep(
+        "rt_pid_sleep.py", name="sleeper", arguments=[str(pid_file)], source_directory=src, compute_target=target
+    )
+    run = submit(workspace, [step])
+    pid = 0
+    try:
+        pid = int(wait_for_file(pid_file, run))
+        connection = dask_clusters.existing(target._key())
+        assert connection is not None
+        worker_pids = list(connection.client.run(os.getpid).values())
+        assert len(worker_pids) == 1 and pid != worker_pids[0]
+
+        os.kill(worker_pids[0], signal.SIGKILL)
+
+        deadline = time.monotonic() + 10
+        while not process_gone(pid):
+            assert time.monotonic() < deadline, f"step process {pid} outlived its worker {worker_pids[0]}"
+            time.sleep(0.1)
+    finally:
+        run.cancel()
+        finish(run, timeout=30)
+        if pid and not process_gone(pid):
+            os.kill(pid, signal.SIGKILL)
+        target.delete()
+
+
 def test_amlcompute_provisioning_gives_a_dask_cluster(workspace: Any, src: Path, capsys: Any) -> None:
     config = AmlCompute.provisioning_configuration(vm_size="STANDARD_D2_V2", min_nodes=1, max_nodes=3)
     cluster = ComputeTarget.create(workspace, "cpu-cluster", config)

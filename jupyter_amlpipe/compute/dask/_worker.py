@@ -2,11 +2,19 @@
 
 :func:`run_step` is the task DaskCompute submits. It starts the step process
 exactly as LocalCompute does (:func:`jupyter_amlpipe.compute.local.spawn_step_process`:
-its own session, output appended to the step's log files), gives it a
-parent-death signal so it does not outlive a worker that dies, and blocks
-until it ends. :func:`kill_step` is run on every worker by ``client.run`` when
-the step is canceled: it ends the step's process group, or marks the step so
-that a task that had not started yet never starts its process.
+its own session, output appended to the step's log files) and blocks until it
+ends. :func:`kill_step` is run on every worker by ``client.run`` when the step
+is canceled: it ends the step's process group, or marks the step so that a
+task that had not started yet never starts its process.
+
+A step process must not outlive a worker that dies, even one killed with
+SIGKILL. Each worker starts a reaper once: a tiny Python process reading the
+ids of running step processes from a pipe. When the worker ends, however it
+ends, the kernel closes the pipe, and the reaper kills the process groups
+still registered. (A parent-death signal set between fork and exec would do
+the same, but setting it needs a ``preexec_fn``, which makes ``subprocess``
+fork the whole worker and run Python in the child: 8-9 ms per step here,
+against 0.6 ms for the ``vfork`` it otherwise uses.)
 
 Only the standard library and the package's own local backend are imported:
 this module never imports dask.
@@ -15,40 +23,66 @@ this module never imports dask.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import signal
+import subprocess
 import sys
 import threading
-from collections.abc import Callable
-from typing import Any
 
 from jupyter_amlpipe.compute.local import _ProcessHandle, spawn_step_process
 from jupyter_amlpipe.errors import ComputeError
 
 WORKER_PYTHON = "@amlpipe-worker-python"  # argv placeholder: the worker's own interpreter
 CANCELED_CODE = -signal.SIGTERM
-PR_SET_PDEATHSIG = 1
+
+# The reaper: "+<pgid>" registers a step's process group, "-<pgid>" forgets it; at end of input it kills the rest.
+REAPER = """\
+import os, signal, sys
+groups = set()
+for line in sys.stdin:
+    (groups.add if line[0] == "+" else groups.discard)(int(line[1:]))
+for group in groups:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except OSError:
+        pass
+"""
 
 _LOCK = threading.Lock()
 _RUNNING: dict[str, _ProcessHandle] = {}
 _CANCELED: set[str] = set()
+_REAPER: subprocess.Popen[str] | None = None
 
 
-def _parent_death_signal() -> Callable[[], Any] | None:
-    """A ``preexec_fn`` that makes the kernel SIGKILL the step when the worker thread that started it dies."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
+def _tell_reaper(line: str) -> None:
+    """Send one line to this worker's reaper, starting it (again) if needed. Called with ``_LOCK`` held.
 
-    def set_signal() -> None:
-        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    A reaper that cannot be started or reached does not stop the step: it only loses its guard.
+    """
+    global _REAPER
+    for _ in range(2):
+        try:
+            if _REAPER is None or _REAPER.poll() is not None:
+                _REAPER = _start_reaper()
+            assert _REAPER.stdin is not None
+            _REAPER.stdin.write(line + "\n")
+            _REAPER.stdin.flush()
+            return
+        except OSError:  # the reaper is gone (killed by someone): start another
+            _REAPER = None
 
-    return set_signal
+
+def _start_reaper() -> subprocess.Popen[str]:
+    reaper = subprocess.Popen(
+        [sys.executable, "-c", REAPER],
+        stdin=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a signal to the worker's process group does not reach it first
+    )
+    assert reaper.stdin is not None
+    for handle in _RUNNING.values():  # a new reaper learns the steps an old one knew
+        reaper.stdin.write(f"+{handle.pid}\n")
+    return reaper
 
 
 def run_step(
@@ -76,19 +110,19 @@ def run_step(
             _CANCELED.discard(key)
             return CANCELED_CODE
         try:
-            handle = spawn_step_process(
-                argv, description, step_name, cwd, full_env, stdout_path, stderr_path, _parent_death_signal()
-            )
+            handle = spawn_step_process(argv, description, step_name, cwd, full_env, stdout_path, stderr_path)
         except (ComputeError, OSError) as exc:
             with contextlib.suppress(OSError), open(stderr_path, "a", encoding="utf-8") as err:
                 err.write(f"amlpipe: {exc} (on Dask worker {os.uname().nodename}, pid {os.getpid()})\n")
             return 127
         _RUNNING[key] = handle
+        _tell_reaper(f"+{handle.pid}")
     try:
         return handle.wait()
     finally:
         with _LOCK:
             _RUNNING.pop(key, None)
+            _tell_reaper(f"-{handle.pid}")
 
 
 def kill_step(key: str) -> bool:

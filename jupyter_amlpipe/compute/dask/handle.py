@@ -9,6 +9,44 @@ from typing import Any
 
 from jupyter_amlpipe.compute.dask._worker import CANCELED_CODE, kill_step
 
+RELEASE_AFTER = 1.0  # seconds: a future read and not released by a next submit is released then
+
+_PENDING: list[Any] = []
+_PENDING_LOCK = threading.Lock()
+_TIMER: threading.Timer | None = None
+
+
+def release_later(future: Any) -> None:
+    """Let go of a finished step's future after the next submit, or within a second.
+
+    Holding a future keeps its result on a worker and that worker alive, so it
+    is released; but not at once. Dask batches what a client sends for 10 ms
+    after each message, and the scheduler what it sends a worker for 5 ms: a
+    release sent just before the next step's submit held that submit back by
+    5-10 ms, on every step of a chain. Released after the submit, it waits instead.
+    """
+    global _TIMER
+    with _PENDING_LOCK:
+        _PENDING.append(future)
+        if _TIMER is None:
+            _TIMER = threading.Timer(RELEASE_AFTER, release_pending)
+            _TIMER.daemon = True
+            _TIMER.start()
+
+
+def release_pending() -> None:
+    """Release the futures :func:`release_later` kept (called after each submit, and by its timer)."""
+    global _TIMER
+    with _PENDING_LOCK:
+        futures = _PENDING[:]
+        _PENDING.clear()
+        timer, _TIMER = _TIMER, None
+    if timer is not None:
+        timer.cancel()
+    for future in futures:
+        with contextlib.suppress(Exception):
+            future.release()
+
 
 class DaskJobHandle:
     """A step submitted to a Dask scheduler as task ``key`` (see :mod:`jupyter_amlpipe.compute.dask._worker`)."""
@@ -32,9 +70,7 @@ class DaskJobHandle:
                 err.write(f"amlpipe: the step's Dask task failed: {type(exc).__name__}: {exc}\n")
             return 1
         finally:
-            # Holding the future keeps its result on a worker and that worker alive: let it go.
-            with contextlib.suppress(Exception):
-                self._future.release()
+            release_later(self._future)
 
     def cancel(self) -> None:
         """End the step's process group on whichever worker runs it, then cancel the task."""

@@ -26,7 +26,7 @@ from typing import Any
 
 from jupyter_amlpipe.compute.dask import cluster as clusters
 from jupyter_amlpipe.compute.dask._worker import WORKER_PYTHON, run_step
-from jupyter_amlpipe.compute.dask.handle import DaskJobHandle
+from jupyter_amlpipe.compute.dask.handle import DaskJobHandle, release_pending
 from jupyter_amlpipe.compute.dask.status import DaskClusterStatus, ScaleSettings, status_from
 from jupyter_amlpipe.compute.local import program_argv
 from jupyter_amlpipe.core.compute_target import ComputeTarget, refuse_inside_step
@@ -257,6 +257,7 @@ class DaskCompute(ComputeTarget):
             pure=False,
             retries=0,
         )
+        release_pending()  # the steps finished before: released after this submit, not before it
         where = self.address or "a local Dask cluster"
         return DaskJobHandle(made.client, future, key, job.stderr_path, f"{description} on {where}")
 
