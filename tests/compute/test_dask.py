@@ -140,30 +140,38 @@ def wait_for_file(path: Path, run: Any, within: float = WAIT) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def submit_sleeper(workspace: Any, target: DaskCompute, src: Path, pid_file: Path) -> Any:
+    """A run of one step that writes its process id to ``pid_file`` and sleeps."""
+    step = PythonScriptStep(
+        "rt_pid_sleep.py", name="sleeper", arguments=[str(pid_file)], source_directory=src, compute_target=target
+    )
+    return submit(workspace, [step])
+
+
+def assert_ends(pid: int, message: str) -> None:
+    deadline = time.monotonic() + 10
+    while not process_gone(pid):
+        assert time.monotonic() < deadline, message
+        time.sleep(0.1)
+
+
 @pytest.mark.parametrize("where", ["local", "separate"])
 def test_cancel_kills_the_step_process_on_its_worker(
     where: str, workspace: Any, src: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     address = request.getfixturevalue("scheduler_address") if where == "separate" else None
     target = DaskCompute(workspace, f"cancel-{where}", address=address, max_nodes=2)
-    pid_file = tmp_path / "step.pid"
-    step = PythonScriptStep(
-        "rt_pid_sleep.py", name="sleeper", arguments=[str(pid_file)], source_directory=src, compute_target=target
-    )
-    run = submit(workspace, [step])
+    run = submit_sleeper(workspace, target, src, tmp_path / "step.pid")
     pid = 0
     try:
-        pid = int(wait_for_file(pid_file, run))
+        pid = int(wait_for_file(tmp_path / "step.pid", run))
         assert not process_gone(pid)
 
         run.cancel()
 
         assert finish(run, timeout=30) == "Canceled"
         assert run.find_step_run("sleeper")[0].get_status() == "Canceled"
-        deadline = time.monotonic() + 10
-        while not process_gone(pid):
-            assert time.monotonic() < deadline, f"step process {pid} still runs on the worker after cancel"
-            time.sleep(0.1)
+        assert_ends(pid, f"step process {pid} still runs on the worker after cancel")
     finally:
         if pid and not process_gone(pid):
             os.kill(pid, signal.SIGKILL)
@@ -172,14 +180,10 @@ def test_cancel_kills_the_step_process_on_its_worker(
 def test_a_step_process_does_not_outlive_a_killed_worker(workspace: Any, src: Path, tmp_path: Path) -> None:
     """SIGKILL leaves a worker no chance to clean up: its reaper ends the step it was running."""
     target = DaskCompute(workspace, "reaped", min_nodes=1, max_nodes=1)
-    pid_file = tmp_path / "step.pid"
-    step = PythonScriptStep(
-        "rt_pid_sleep.py", name="sleeper", arguments=[str(pid_file)], source_directory=src, compute_target=target
-    )
-    run = submit(workspace, [step])
+    run = submit_sleeper(workspace, target, src, tmp_path / "step.pid")
     pid = 0
     try:
-        pid = int(wait_for_file(pid_file, run))
+        pid = int(wait_for_file(tmp_path / "step.pid", run))
         connection = dask_clusters.existing(target._key())
         assert connection is not None
         worker_pids = list(connection.client.run(os.getpid).values())
@@ -187,10 +191,7 @@ def test_a_step_process_does_not_outlive_a_killed_worker(workspace: Any, src: Pa
 
         os.kill(worker_pids[0], signal.SIGKILL)
 
-        deadline = time.monotonic() + 10
-        while not process_gone(pid):
-            assert time.monotonic() < deadline, f"step process {pid} outlived its worker {worker_pids[0]}"
-            time.sleep(0.1)
+        assert_ends(pid, f"step process {pid} outlived its worker {worker_pids[0]}")
     finally:
         run.cancel()
         finish(run, timeout=30)

@@ -243,6 +243,25 @@ def test_a_filesystem_without_copy_file_range_is_copied_with_sendfile(tmp_path: 
     assert_same_tree(source, tmp_path / "copy")
 
 
+def test_a_filesystem_where_copy_file_range_copies_nothing_is_copied_with_sendfile(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """copy_file_range answers 0 at once for pseudo-files and some FUSE and network filesystems."""
+    monkeypatch.setattr(os, "copy_file_range", lambda *args: 0, raising=False)
+    source = make_tree(tmp_path / "tree")
+    runtime.transfer(local_spec(source, tmp_path / "copy"), runtime.LocalSide(), str(tmp_path / "copy"))
+    assert_same_tree(source, tmp_path / "copy")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fallocate(2) is Linux's")
+def test_preallocation_reserves_the_blocks_of_the_copy(tmp_path: Path) -> None:
+    target = tmp_path / "reserved.bin"
+    with open(target, "wb") as f:
+        assert runtime.preallocate(f.fileno(), 8 << 20), f"fallocate refused on {tmp_path}"
+    assert target.stat().st_size == 0  # FALLOC_FL_KEEP_SIZE: reserved, not yet written
+    assert target.stat().st_blocks * 512 >= 8 << 20
+
+
 def test_without_xxhash_the_check_is_sha256(tmp_path: Path) -> None:
     """A step process whose Python lacks xxhash (a container image with the standard library only)."""
     source = make_tree(tmp_path / "tree")

@@ -62,20 +62,33 @@ def _tell_reaper(line: str) -> None:
     global _REAPER
     for _ in range(2):
         try:
-            if _REAPER is None or _REAPER.poll() is not None:
+            if _REAPER is not None and _REAPER.poll() is not None:
+                _drop_reaper()
+            if _REAPER is None:
                 _REAPER = _start_reaper()
             assert _REAPER.stdin is not None
             _REAPER.stdin.write(line + "\n")
             _REAPER.stdin.flush()
             return
-        except OSError:  # the reaper is gone (killed by someone): start another
-            _REAPER = None
+        except (OSError, ValueError):  # the reaper is gone (killed by someone): start another
+            _drop_reaper()
+
+
+def _drop_reaper() -> None:
+    global _REAPER
+    old, _REAPER = _REAPER, None
+    if old is not None and old.stdin is not None:
+        with contextlib.suppress(OSError, ValueError):
+            old.stdin.close()
+        old.poll()  # collected if it has ended
 
 
 def _start_reaper() -> subprocess.Popen[str]:
     reaper = subprocess.Popen(
         [sys.executable, "-c", REAPER],
         stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         text=True,
         start_new_session=True,  # a signal to the worker's process group does not reach it first
     )
@@ -116,6 +129,9 @@ def run_step(
                 err.write(f"amlpipe: {exc} (on Dask worker {os.uname().nodename}, pid {os.getpid()})\n")
             return 127
         _RUNNING[key] = handle
+        # Registered just after the start, forgotten just after the end: a worker killed in the
+        # microseconds between its start and this leaves the step unguarded; one killed between the
+        # step's end and its removal could hit a reused group id. Both windows are microseconds wide.
         _tell_reaper(f"+{handle.pid}")
     try:
         return handle.wait()

@@ -10,7 +10,7 @@ only what they use (``jupyter_amlpipe.compute`` loads its backends lazily), so
 a step process starts in about the time of a bare ``python`` plus its engine.
 
 - :mod:`.transfer`: DataTransferStep's byte-for-byte copy with a checksum check
-  (standard library only for local paths, plus the workspace's digest cache for
-  large sources; fsspec for a cloud destination).
+  (XXH3-128 from ``xxhash``, else sha256; standard library only for local
+  paths; fsspec for a cloud destination).
 - :mod:`.sql`: the SQL step (AdlaStep) on embedded DuckDB.
 """
