@@ -38,7 +38,7 @@ EXTRAS_REQUIRE = {
     "sql": ["duckdb>=1.0"],
     "azure": ["adlfs>=2024.2", "smbprotocol>=1.12", "cryptography>=41"],
     "s3": ["s3fs>=2024.2", "cryptography>=41"],
-    "pandas": ["pandas>=2"],
+    "pandas": ["pandas>=2", "pyarrow>=14"],  # pyarrow: parquet datasets
     "server": ["fastapi>=0.110", "uvicorn>=0.29", "httpx>=0.27"],
     "jupyter": ["ipywidgets>=8.1", "anywidget>=0.9", "jupyterlab>=4.2", "jupyter_server>=2.12"],
 }

@@ -16,6 +16,7 @@ _EXPORTS = {
     "Datastore": "jupyter_amlpipe.workspace.datastore",
     "Dataset": "jupyter_amlpipe.workspace.dataset",
     "OutputFileDatasetConfig": "jupyter_amlpipe.core.dataset",
+    "OutputTabularDatasetConfig": "jupyter_amlpipe.core.dataset",
     "EnvSecret": "jupyter_amlpipe.workspace.credentials",
     "DataReference": "jupyter_amlpipe.core.data",
     "DataPath": "jupyter_amlpipe.core.data",
@@ -56,6 +57,7 @@ __all__ = [
     "Environment",
     "Experiment",
     "OutputFileDatasetConfig",
+    "OutputTabularDatasetConfig",
     "Pipeline",
     "PipelineData",
     "PipelineEndpoint",
@@ -86,7 +88,7 @@ if TYPE_CHECKING:
         PipelineData,
         PipelineParameter,
     )
-    from jupyter_amlpipe.core.dataset import OutputFileDatasetConfig
+    from jupyter_amlpipe.core.dataset import OutputFileDatasetConfig, OutputTabularDatasetConfig
     from jupyter_amlpipe.core.environment import CondaDependencies, Environment, RunConfiguration
     from jupyter_amlpipe.core.pipeline import Pipeline
     from jupyter_amlpipe.core.steps.base import StepSequence

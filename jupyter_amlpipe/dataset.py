@@ -4,7 +4,7 @@
 (or ``from jupyter_amlpipe import Dataset``).
 """
 
-from jupyter_amlpipe.core.dataset import DatasetConsumptionConfig, OutputFileDatasetConfig
+from jupyter_amlpipe.core.dataset import DatasetConsumptionConfig, OutputFileDatasetConfig, OutputTabularDatasetConfig
 from jupyter_amlpipe.workspace.credentials import EnvSecret
 from jupyter_amlpipe.workspace.dataset import Dataset, FileDataset, TabularDataset
 
@@ -14,5 +14,6 @@ __all__ = [
     "EnvSecret",
     "FileDataset",
     "OutputFileDatasetConfig",
+    "OutputTabularDatasetConfig",
     "TabularDataset",
 ]

@@ -14,17 +14,22 @@ registration, ``to_pandas_dataframe``) live in the workspace layer
   whose place on the datastore is ``destination`` (``{run-id}`` and
   ``{output-name}`` are filled in), written locally by the step and published
   (uploaded) when the step succeeds, optionally registered as a dataset then.
+* :class:`OutputTabularDatasetConfig` (``output.read_delimited_files()`` or
+  ``.read_parquet_files()``) is that output read as a table by the steps that
+  consume it: ``Run.get_context().input_datasets[name].to_pandas_dataframe()``;
+  registered on complete, it becomes a TabularDataset.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from jupyter_amlpipe.core.data import DOWNLOAD, MOUNT, UPLOAD, PipelineData, check_relative_path
 from jupyter_amlpipe.core.naming import check_identifier
 from jupyter_amlpipe.errors import DefinitionError
 
-__all__ = ["DEFAULT_OUTPUT_PATH", "DatasetConsumptionConfig", "OutputFileDatasetConfig"]
+__all__ = ["DEFAULT_OUTPUT_PATH", "DatasetConsumptionConfig", "OutputFileDatasetConfig", "OutputTabularDatasetConfig"]
 
 DEFAULT_OUTPUT_PATH = "dataset/{run-id}/{output-name}"
 
@@ -127,12 +132,46 @@ class OutputFileDatasetConfig(PipelineData):
         }
         return self
 
-    def read_delimited_files(self, *args: Any, **kwargs: Any) -> Any:
-        raise DefinitionError(
-            f"OutputFileDatasetConfig {self.name!r}.read_delimited_files() is not provided: consume the output "
-            "with .as_input() and read the CSV files from the folder, or register it on complete and use "
-            "Dataset.Tabular.from_delimited_files on the registered location."
-        )
+    def read_delimited_files(
+        self,
+        include_path: bool = False,
+        separator: str = ",",
+        header: Any = True,
+        partition_format: str | None = None,
+        path_glob: str | None = None,
+        set_column_types: Any = None,
+    ) -> OutputTabularDatasetConfig:
+        """This output's delimited files (CSV by default) as a table for the steps that consume it (v1).
+
+        ``header`` is True/False or v1's ``PromoteHeadersBehavior`` (``NO_HEADERS`` reads no header row);
+        ``path_glob`` keeps only the files whose path inside the output matches it (``"*.csv"``).
+        """
+        has_header = bool(header) and str(getattr(header, "name", header)).upper() not in ("NO_HEADERS", "0")
+        options = {"format": "delimited", "separator": separator, "header": has_header}
+        return self._as_table(options, include_path, path_glob)
+
+    def read_parquet_files(
+        self,
+        include_path: bool = False,
+        partition_format: str | None = None,
+        path_glob: str | None = None,
+        set_column_types: Any = None,
+    ) -> OutputTabularDatasetConfig:
+        """This output's parquet files as a table for the steps that consume it (v1; reading needs pyarrow)."""
+        return self._as_table({"format": "parquet"}, include_path, path_glob)
+
+    def _as_table(
+        self, options: dict[str, Any], include_path: bool, path_glob: str | None
+    ) -> OutputTabularDatasetConfig:
+        if path_glob is not None:
+            check_relative_path(path_glob.replace("*", "x").replace("?", "x"), f"{self!r}: path_glob")
+        view: Any = copy.copy(self)
+        view.__class__ = OutputTabularDatasetConfig
+        view._origin = self._origin
+        view._input_mode = MOUNT
+        view._input_name = self._input_name or self.name
+        view._tabular = {**options, "include_path": bool(include_path), "path_glob": path_glob}
+        return view  # type: ignore[no-any-return]
 
     # -- used by the runner ---------------------------------------------------
     def _location(self, step_run_id: str) -> str:
@@ -141,6 +180,58 @@ class OutputFileDatasetConfig(PipelineData):
     def __repr__(self) -> str:
         store = getattr(self.datastore, "name", self.datastore)
         return f"OutputFileDatasetConfig(name={self.name!r}, destination=({store!r}, {self._path_template!r}))"
+
+
+class OutputTabularDatasetConfig(OutputFileDatasetConfig):
+    """An output's files read as one table by the steps that consume it (v1 ``OutputTabularDatasetConfig``).
+
+    Made by :meth:`OutputFileDatasetConfig.read_delimited_files` or ``.read_parquet_files``; it stands
+    for the same output (the producer lists the OutputFileDatasetConfig; listing this one in a step's
+    ``inputs`` or ``arguments`` makes that step a consumer). Inside the consumer,
+    ``Run.get_context().input_datasets[name]`` is the output's folder, and its ``to_pandas_dataframe()``
+    reads the files with these options.
+    """
+
+    _tabular: dict[str, Any]
+
+    def as_input(self, name: str | None = None) -> OutputTabularDatasetConfig:
+        """This table as another step's input called ``name`` (default: the output's name)."""
+        view = copy.copy(self)
+        view._input_name = check_identifier(name, "Dataset input") if name else self.name
+        return view
+
+    def keep_columns(self, columns: str | list[str]) -> OutputTabularDatasetConfig:
+        """Read only these columns (v1)."""
+        return self._with_options(keep_columns=[columns] if isinstance(columns, str) else list(columns))
+
+    def drop_columns(self, columns: str | list[str]) -> OutputTabularDatasetConfig:
+        """Read every column but these (v1)."""
+        return self._with_options(drop_columns=[columns] if isinstance(columns, str) else list(columns))
+
+    def random_split(self, percentage: float, seed: int | None = None) -> Any:
+        raise DefinitionError(
+            f"OutputTabularDatasetConfig {self.name!r}.random_split() is not provided: split the DataFrame in the "
+            "consuming step (e.g. df.sample(frac=percentage, random_state=seed)), or write two outputs."
+        )
+
+    def register_on_complete(
+        self, name: str, description: str | None = None, tags: dict[str, str] | None = None
+    ) -> OutputTabularDatasetConfig:
+        """Register the output as a TabularDataset called ``name`` (a new version) when its step succeeds."""
+        root = self._root()
+        assert isinstance(root, OutputFileDatasetConfig)
+        OutputFileDatasetConfig.register_on_complete(root, name, description, tags)
+        assert root._register is not None
+        root._register["tabular"] = dict(self._tabular)
+        return self
+
+    def _with_options(self, **options: Any) -> OutputTabularDatasetConfig:
+        view = copy.copy(self)
+        view._tabular = {**self._tabular, **options}
+        return view
+
+    def __repr__(self) -> str:
+        return f"OutputTabularDatasetConfig(name={self.name!r}, format={self._tabular.get('format')!r})"
 
 
 def _check_template(path: str, name: str) -> str:

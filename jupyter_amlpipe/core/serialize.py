@@ -19,7 +19,7 @@ from jupyter_amlpipe.core.data import (
     PipelineData,
     PipelineParameter,
 )
-from jupyter_amlpipe.core.dataset import DatasetConsumptionConfig, OutputFileDatasetConfig
+from jupyter_amlpipe.core.dataset import DatasetConsumptionConfig, OutputFileDatasetConfig, OutputTabularDatasetConfig
 from jupyter_amlpipe.core.environment import CondaDependencies, Environment, RunConfiguration
 from jupyter_amlpipe.core.pipeline import Pipeline
 from jupyter_amlpipe.core.steps import STEP_TYPES
@@ -67,7 +67,14 @@ class _Encoder:
             self.parameters[v.name] = self.value(v.default_value, f"{where}: parameter {v.name}")
             return {"$param": v.name}
         if isinstance(v, PipelineData):
-            return {"$pd": self.pipeline_data(v), "mode": v._input_mode, "input_name": getattr(v, "_input_name", None)}
+            encoded = {
+                "$pd": self.pipeline_data(v),
+                "mode": v._input_mode,
+                "input_name": getattr(v, "_input_name", None),
+            }
+            if isinstance(v, OutputTabularDatasetConfig):
+                encoded["tabular"] = v._tabular
+            return encoded
         if isinstance(v, DatasetConsumptionConfig):
             dataset = {"spec": v.dataset._spec(), "name": v.dataset.name, "version": v.dataset.version}
             return {"$dataset": [v.name, v.mode, v.path_on_compute, dataset]}
@@ -207,7 +214,13 @@ class _Decoder:
         if "$pd" in v:
             pd = self.pipeline_data(v["$pd"])
             view = pd.as_download() if v.get("mode") == "download" else pd
-            if v.get("input_name"):
+            if v.get("tabular") is not None and isinstance(pd, OutputFileDatasetConfig):
+                table = (
+                    pd.read_delimited_files() if v["tabular"].get("format") == "delimited" else pd.read_parquet_files()
+                )
+                table._tabular = dict(v["tabular"])
+                view = table.as_input(v.get("input_name") or None)
+            elif v.get("input_name"):
                 view = PipelineData.as_mount(pd) if view is pd else view
                 view._input_name = v["input_name"]  # type: ignore[attr-defined]
             return view

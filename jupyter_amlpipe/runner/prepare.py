@@ -20,7 +20,7 @@ from jupyter_amlpipe.core.data import (
     data_identity,
     data_name,
 )
-from jupyter_amlpipe.core.dataset import DatasetConsumptionConfig, OutputFileDatasetConfig
+from jupyter_amlpipe.core.dataset import DatasetConsumptionConfig, OutputFileDatasetConfig, OutputTabularDatasetConfig
 from jupyter_amlpipe.errors import DefinitionError, ExecutionError
 from jupyter_amlpipe.runner.job import StepJob
 from jupyter_amlpipe.runner.plan import Plan, StepPlan
@@ -129,6 +129,8 @@ class StepPreparer:
             input_name = getattr(item, "_input_name", None)  # OutputFileDatasetConfig.as_input(name)
             if input_name and root not in self.sp.step.outputs:
                 self.input_datasets[str(input_name)] = path
+                if isinstance(item, OutputTabularDatasetConfig):  # read_delimited_files() / read_parquet_files()
+                    self.tabular_datasets[str(input_name)] = dict(item._tabular)
         elif isinstance(item, DatasetConsumptionConfig):
             path = self.input_datasets[item.name] = self._dataset(item)
             if getattr(item.dataset, "_kind", None) == "tabular":
@@ -252,12 +254,20 @@ class StepPreparer:
         return out
 
     def _register_datasets(self) -> None:
-        """Register the outputs marked ``register_on_complete`` as new FileDataset versions."""
-        from jupyter_amlpipe.workspace.dataset import Dataset
+        """Register the outputs marked ``register_on_complete`` as new FileDataset (or TabularDataset) versions."""
+        from jupyter_amlpipe.workspace.dataset import Dataset, TabularDataset
 
         for data, store, rel in self.registrations:
             assert data._register is not None
-            Dataset.File.from_files((store, rel), validate=False).register(
+            table = data._register.get("tabular")
+            if table is None:
+                dataset: Dataset = Dataset.File.from_files((store, rel), validate=False)
+            else:
+                # path_glob matches from the right (as inside the consuming step): in any folder of the output
+                where = f"{rel}/**/{table['path_glob']}" if table.get("path_glob") else rel
+                options = {k: v for k, v in table.items() if k != "path_glob"}
+                dataset = TabularDataset(self.ws, [{"datastore": store.name, "path": where}], options)
+            dataset.register(
                 self.ws,
                 data._register["name"],
                 description=data._register["description"],

@@ -213,7 +213,7 @@ class FileDataset(Dataset):
 
 
 class TabularDataset(Dataset):
-    """Delimited files read as one table (v1 ``TabularDataset``)."""
+    """Delimited or parquet files read as one table (v1 ``TabularDataset``)."""
 
     _kind = "tabular"
 
@@ -266,6 +266,21 @@ class _TabularFactory:
             "encoding": encoding,
         }
         dataset = TabularDataset(workspace, specs, options)
+        if validate:
+            dataset._files()
+        return dataset
+
+    @staticmethod
+    def from_parquet_files(
+        path: Any,
+        validate: bool = True,
+        include_path: bool = False,
+        set_column_types: Any = None,
+        partition_format: str | None = None,
+    ) -> TabularDataset:
+        """A TabularDataset of parquet files at ``path`` (reading them needs pyarrow: the ``pandas`` extra)."""
+        workspace, specs = _specs(path, "Dataset.Tabular.from_parquet_files")
+        dataset = TabularDataset(workspace, specs, {"format": "parquet", "include_path": include_path})
         if validate:
             dataset._files()
         return dataset

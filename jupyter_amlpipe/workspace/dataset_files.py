@@ -156,9 +156,18 @@ def read_delimited(files: Sequence[DatasetFile], options: dict[str, Any], what: 
 
 
 def read_delimited_folder(folder: str | os.PathLike[str], options: dict[str, Any], what: str) -> Any:
-    """The files under a local folder (a TabularDataset input's) read as one pandas DataFrame."""
+    """The files under a local folder (a TabularDataset input's) read as one pandas DataFrame.
+
+    ``options["path_glob"]`` keeps the files whose path inside the folder matches it, from the right as
+    :meth:`pathlib.PurePath.match` does: ``*.csv`` is every CSV file, ``part/*.csv`` those in a ``part`` folder.
+    """
     root = Path(folder)
-    paths = sorted(p for p in root.rglob("*") if p.is_file())
+    pattern = options.get("path_glob")
+    paths = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and (not pattern or PurePosixPath(p.relative_to(root).as_posix()).match(pattern))
+    )
     return _read_tables([(f"/{p.relative_to(root).as_posix()}", partial(open, p, "rb")) for p in paths], options, what)
 
 
@@ -172,15 +181,49 @@ def _read_tables(files: Sequence[tuple[str, Callable[[], Any]]], options: dict[s
     frames = []
     for rel, opener in files:
         with opener() as handle:
-            frame = pd.read_csv(
-                handle,
-                sep=options.get("separator", ","),
-                header=0 if options.get("header", True) else None,
-                encoding=options.get("encoding", "utf8"),
-                dtype=None if options.get("infer_column_types", True) else str,
-                keep_default_na=not options.get("empty_as_string", False),
+            frame = (
+                _read_parquet(pd, handle, what)
+                if options.get("format") == "parquet"
+                else _read_csv(pd, handle, options)
             )
         if options.get("include_path"):
             frame.insert(0, "Path", rel)
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return _select_columns(table, options, what)
+
+
+def _read_csv(pd: Any, handle: Any, options: dict[str, Any]) -> Any:
+    return pd.read_csv(
+        handle,
+        sep=options.get("separator", ","),
+        header=0 if options.get("header", True) else None,
+        encoding=options.get("encoding", "utf8"),
+        dtype=None if options.get("infer_column_types", True) else str,
+        keep_default_na=not options.get("empty_as_string", False),
+    )
+
+
+def _read_parquet(pd: Any, handle: Any, what: str) -> Any:
+    try:
+        return pd.read_parquet(handle)
+    except ImportError as exc:  # pandas reads parquet through pyarrow
+        raise MissingExtraError.for_module(
+            "pyarrow", "pandas", f"{what}.to_pandas_dataframe() of parquet files"
+        ) from exc
+
+
+def _select_columns(table: Any, options: dict[str, Any], what: str) -> Any:
+    """v1's ``keep_columns`` / ``drop_columns``; an unknown column is an error naming the known ones."""
+    for key in ("keep_columns", "drop_columns"):
+        wanted = options.get(key) or []
+        missing = [c for c in wanted if c not in table.columns]
+        if missing:
+            raise LookupFailed(
+                f"{what}: {key} names column(s) {missing} that the data does not have; it has {list(table.columns)}."
+            )
+    if options.get("keep_columns"):
+        table = table[list(options["keep_columns"])]
+    if options.get("drop_columns"):
+        table = table.drop(columns=list(options["drop_columns"]))
+    return table

@@ -219,3 +219,97 @@ def test_a_dataset_output_handed_on_in_arguments_only_needs_no_listing(workspace
         pipeline.validate()
     steps = pipeline.steps
     assert [steps[i].name for i in pipeline.graph.order()] == ["produce", "consume"]
+
+
+WRITE_TABLES = """
+import pathlib, sys
+out = pathlib.Path(sys.argv[1])
+(out / "part").mkdir(parents=True, exist_ok=True)
+(out / "part" / "a.csv").write_text("id;score;note\\n1;7;x\\n2;9;y\\n")
+(out / "b.csv").write_text("id;score;note\\n3;4;z\\n")
+(out / "README.txt").write_text("not data\\n")
+"""
+
+READ_SCORES = """
+import sys
+from jupyter_amlpipe import Run
+frame = Run.get_context().input_datasets[sys.argv[2]].to_pandas_dataframe()
+open(sys.argv[1], "w").write(";".join(frame.columns) + "|" + ",".join(str(v) for v in sorted(frame["score"])))
+"""
+
+
+def test_an_output_read_as_delimited_files_is_a_table_for_its_consumer(
+    workspace: Any, data: Any, tmp_path: Path
+) -> None:
+    """v1: ``out.read_delimited_files(...)`` hands the next step a TabularDataset, registered on complete."""
+    pytest.importorskip("pandas", reason="to_pandas_dataframe needs pandas (extra [pandas])")
+    from jupyter_amlpipe import OutputTabularDatasetConfig
+
+    out = OutputFileDatasetConfig("scored", destination=(data, "scored/{run-id}"))
+    table = out.read_delimited_files(separator=";", path_glob="*.csv").drop_columns("note")
+    assert isinstance(table, OutputTabularDatasetConfig)
+    table = table.register_on_complete("scored_table")
+    code = _code(tmp_path, "write.py", WRITE_TABLES)
+    _code(tmp_path, "read.py", READ_SCORES)
+    result = tmp_path / "result.txt"
+    produce = PythonScriptStep("write.py", name="produce", arguments=[out], source_directory=code)
+    consume = PythonScriptStep(
+        "read.py",
+        name="consume",
+        arguments=[str(result), "scores"],
+        inputs=[table.as_input("scores")],
+        source_directory=code,
+    )
+    pipeline = Pipeline(workspace, [consume, produce])
+    run = Experiment(workspace, "tables").submit(pipeline)
+    run.wait_for_completion(show_output=False, raise_on_error=True)
+
+    assert result.read_text() == "id;score|4,7,9"  # both CSV files, README.txt left out, note dropped
+    registered = Dataset.get_by_name(workspace, "scored_table")
+    assert type(registered).__name__ == "TabularDataset"
+    assert sorted(registered.to_pandas_dataframe()["score"]) == [4, 7, 9]
+    step = run.find_step_run("produce")[0]
+    assert registered._paths == [{"datastore": data.name, "path": f"scored/{step.id}/**/*.csv"}]
+
+    doc = json.loads(json.dumps(pipeline_to_dict(pipeline)))  # recorded runs and published pipelines keep it
+    _, steps, _ = pipeline_from_dict(doc, workspace)
+    rebuilt = next(s for s in steps if s.name == "consume").inputs[0]
+    assert isinstance(rebuilt, OutputTabularDatasetConfig)
+    assert rebuilt._input_name == "scores" and rebuilt._tabular == table._tabular
+
+
+def test_an_output_read_as_parquet_files_is_a_table_for_its_consumer(workspace: Any, data: Any, tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow", reason="parquet needs pyarrow (extra [pandas])")
+    out = OutputFileDatasetConfig("pq")
+    write = (
+        "import sys, pathlib, pandas as pd\n"
+        "pd.DataFrame({'score': [5, 1], 'id': [1, 2]}).to_parquet(pathlib.Path(sys.argv[1]) / 'p.parquet')\n"
+    )
+    code = _code(tmp_path, "write_pq.py", write)
+    _code(tmp_path, "read.py", READ_SCORES)
+    result = tmp_path / "result.txt"
+    produce = PythonScriptStep("write_pq.py", name="produce", arguments=[out], source_directory=code)
+    table = out.read_parquet_files().keep_columns(["score"])
+    consume = PythonScriptStep("read.py", name="consume", arguments=[str(result), "pq", table], source_directory=code)
+    run = Experiment(workspace, "tables").submit(Pipeline(workspace, [consume, produce]))
+    run.wait_for_completion(show_output=False, raise_on_error=True)
+    assert result.read_text() == "score|1,5"
+
+
+def test_tabular_dataset_from_parquet_files_and_a_wrong_column(workspace: Any, data: Any) -> None:
+    pd = pytest.importorskip("pandas", reason="needs pandas (extra [pandas])")
+    pytest.importorskip("pyarrow", reason="parquet needs pyarrow (extra [pandas])")
+    folder = data.local_path() / "pq"
+    folder.mkdir()
+    pd.DataFrame({"a": [1, 2]}).to_parquet(folder / "one.parquet")
+    pd.DataFrame({"a": [3]}).to_parquet(folder / "two.parquet")
+    dataset = Dataset.Tabular.from_parquet_files((data, "pq/*.parquet"), include_path=True)
+    frame = dataset.to_pandas_dataframe()
+    assert sorted(frame["a"]) == [1, 2, 3] and set(frame["Path"]) == {"/one.parquet", "/two.parquet"}
+
+    out = OutputFileDatasetConfig("x").read_delimited_files().keep_columns(["nope"])
+    from jupyter_amlpipe.workspace.dataset_files import read_delimited_folder
+
+    (folder / "t.csv").write_text("a\n1\n")
+    with pytest.raises(LookupFailed, match=r"keep_columns names column\(s\) \['nope'\].*it has \['a'\]"):
+        read_delimited_folder(folder, {**out._tabular, "path_glob": "*.csv"}, "input 'x'")
