@@ -27,6 +27,7 @@ _EXPORTS = {
     "StepSequence": "jupyter_amlpipe.core.steps.base",
     "Environment": "jupyter_amlpipe.core.environment",
     "RunConfiguration": "jupyter_amlpipe.core.environment",
+    "ScriptRunConfig": "jupyter_amlpipe.core.script_run_config",
     "CondaDependencies": "jupyter_amlpipe.core.environment",
     "ComputeTarget": "jupyter_amlpipe.core.compute_target",
     "SparkCompute": "jupyter_amlpipe.compute.spark",
@@ -41,6 +42,7 @@ _EXPORTS = {
     "PipelineEndpoint": "jupyter_amlpipe.publish.endpoints",
     "Schedule": "jupyter_amlpipe.publish.schedules",
     "ScheduleRecurrence": "jupyter_amlpipe.publish.recurrence",
+    "TimeZone": "jupyter_amlpipe.publish.time_zones",
 }
 
 __all__ = [
@@ -69,9 +71,11 @@ __all__ = [
     "RunConfiguration",
     "Schedule",
     "ScheduleRecurrence",
+    "ScriptRunConfig",
     "SparkCompute",
     "StepRun",
     "StepSequence",
+    "TimeZone",
     "Workspace",
     "__version__",
 ]
@@ -91,6 +95,7 @@ if TYPE_CHECKING:
     from jupyter_amlpipe.core.dataset import OutputFileDatasetConfig, OutputTabularDatasetConfig
     from jupyter_amlpipe.core.environment import CondaDependencies, Environment, RunConfiguration
     from jupyter_amlpipe.core.pipeline import Pipeline
+    from jupyter_amlpipe.core.script_run_config import ScriptRunConfig
     from jupyter_amlpipe.core.steps.base import StepSequence
     from jupyter_amlpipe.errors import AmlpipeError
     from jupyter_amlpipe.runner.experiment import Experiment

@@ -3,18 +3,29 @@
 from jupyter_amlpipe.core.data import PipelineData, PipelineParameter
 from jupyter_amlpipe.core.pipeline import Pipeline
 from jupyter_amlpipe.core.steps import StepSequence
-from jupyter_amlpipe.publish import PipelineEndpoint, PublishedPipeline, Schedule, ScheduleRecurrence
+from jupyter_amlpipe.publish import (
+    PipelineEndpoint,
+    PipelineIdVersion,
+    PipelineVersion,
+    PublishedPipeline,
+    Schedule,
+    ScheduleRecurrence,
+    TimeZone,
+)
 from jupyter_amlpipe.runner.runs import PipelineRun, StepRun
 
 __all__ = [
     "Pipeline",
     "PipelineData",
     "PipelineEndpoint",
+    "PipelineIdVersion",
     "PipelineParameter",
     "PipelineRun",
+    "PipelineVersion",
     "PublishedPipeline",
     "Schedule",
     "ScheduleRecurrence",
     "StepRun",
     "StepSequence",
+    "TimeZone",
 ]

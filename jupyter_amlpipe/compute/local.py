@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,7 +29,10 @@ def program_argv(job: StepJob, python: str) -> tuple[list[str], str]:
     if kind == "python":
         return [python, program["script"], *program["args"]], f"Script {program['script']!r}"
     if kind == "shell":
-        return ["/bin/bash", "-c", program["command"]], f"Command {program['command'][:80]!r}"
+        command = program["command"]
+        folder = _interpreter_folder(python)
+        script = command if folder is None else f'export PATH={shlex.quote(folder)}:"$PATH"\n{command}'
+        return ["/bin/bash", "-c", script], f"Command {command[:80]!r}"
     if kind == "exec":
         return list(program["argv"]), f"Command {' '.join(program['argv'])[:80]!r}"
     if kind == "module":  # a built-in step's program: jupyter_amlpipe.compute.runtime.<name>, run by this Python
@@ -37,6 +42,23 @@ def program_argv(job: StepJob, python: str) -> tuple[list[str], str]:
         spec.write_text(json.dumps({**program, "cwd": str(job.workdir)}), encoding="utf-8")
         return [python, "-m", NOTEBOOK_LAUNCHER, str(spec)], f"Notebook {program['notebook']!r}"
     raise ComputeError(f"Unknown program type {kind!r} for step {job.step_name!r}.")
+
+
+def _interpreter_folder(python: str) -> str | None:
+    """The folder to put first on PATH so ``python`` in a shell command is ``python`` (the submitting one).
+
+    None when ``python`` is a placeholder (Docker, Dask: the image's or the
+    worker's own interpreter) or when ``python`` on PATH already is it.
+    """
+    if not os.path.isabs(python) or not os.path.isfile(python):
+        return None
+    folder = os.path.dirname(python)
+    if not os.access(os.path.join(folder, "python"), os.X_OK):
+        return None  # e.g. /usr/bin/python3 without /usr/bin/python: reordering PATH would not help
+    found = shutil.which("python")
+    if found is not None and os.path.realpath(found) == os.path.realpath(python):
+        return None
+    return folder
 
 
 def _uses_docker(environment: Any) -> bool:

@@ -8,7 +8,14 @@ artifact folder (``AMLPIPE_RUN_DIR``). ``run.parent`` writes the same way but
 targets the pipeline run.
 
 Outside a pipeline the same code gets an offline run, which prints what it
-would have logged, like v1's ``_OfflineRun``.
+would have logged, like v1's ``_OfflineRun``, and keeps it in memory so
+``get_metrics()``, ``get_tags()`` and ``get_properties()`` read it back.
+
+``Run.get(workspace, run_id)`` and ``Run(experiment, run_id)`` hand back a
+recorded run (a ``PipelineRun`` or a ``StepRun``). This module may not import
+the runner (it sits below it, and stays standard-library-only), so both ask
+the workspace object they are given: ``workspace.get_run(run_id)`` is the
+workspace's own lookup, which reaches the runner's run classes by name.
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from jupyter_amlpipe.errors import DefinitionError, ExecutionError
+from jupyter_amlpipe.context.metrics import aggregate
+from jupyter_amlpipe.errors import DefinitionError, ExecutionError, LookupFailed
 
 ENV_CONTEXT_FILE = "AMLPIPE_CONTEXT_FILE"
 ENV_RUN_DIR = "AMLPIPE_RUN_DIR"
@@ -99,6 +107,57 @@ class Run:
 
     id: str = ""
     name: str = ""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Run:
+        """v1 ``Run(experiment, run_id, outputs=None, **kwargs)``: the recorded run with this id.
+
+        It is a ``PipelineRun`` for a pipeline run's id and a ``StepRun`` for a
+        step run's id. Subclasses are built by their own constructors.
+        """
+        if cls is not Run:
+            return super().__new__(cls)
+        experiment = args[0] if args else kwargs.get("experiment")
+        run_id = args[1] if len(args) > 1 else kwargs.get("run_id")
+        workspace = getattr(experiment, "workspace", None)
+        if workspace is None or not hasattr(workspace, "get_run") or not isinstance(run_id, str) or not run_id:
+            raise DefinitionError(
+                f"Run(experiment, run_id) needs an Experiment and a run id, got Run({experiment!r}, {run_id!r}). "
+                "Use Run.get(workspace, run_id) for any run by id, or Run.get_context() inside a step.",
+            )
+        run: Run = Run.get(workspace, run_id)
+        recorded = getattr(getattr(run, "experiment", None), "name", None)
+        if recorded is not None and recorded != getattr(experiment, "name", None):
+            raise LookupFailed(
+                f"Run {run_id!r} belongs to experiment {recorded!r}, not {getattr(experiment, 'name', None)!r}. "
+                f"Use Experiment(ws, {recorded!r}), or Run.get(ws, {run_id!r}) which finds it in any experiment.",
+                run_id=run_id,
+            )
+        return run  # Python then runs type(run).__init__(experiment, run_id, ...) on it
+
+    @classmethod
+    def get(cls, workspace: Any, run_id: str, **kwargs: Any) -> Any:
+        """v1 ``Run.get(workspace, run_id)``: the run with this id, as its own class.
+
+        ``Run.get`` gives a ``PipelineRun`` for a pipeline run's id and a
+        ``StepRun`` for a step run's id; ``PipelineRun.get`` (or
+        ``StepRun.get``) also checks the run is of that kind.
+        """
+        get_run = getattr(workspace, "get_run", None)
+        if get_run is None:
+            raise DefinitionError(f"{cls.__name__}.get(workspace, run_id) needs a Workspace, got {workspace!r}.")
+        run = get_run(run_id)
+        if not isinstance(run, cls):
+            raise LookupFailed(
+                f"Run {run_id!r} is a {type(run).__name__}, not a {cls.__name__}. "
+                f"Use Run.get(ws, {run_id!r}) or {type(run).__name__}.get(ws, {run_id!r}).",
+                run_id=run_id,
+            )
+        return run
+
+    @property
+    def display_name(self) -> str:
+        """The run's name as shown (a step's name; the pipeline's description or experiment)."""
+        return self.name or self.id
 
     # -- the v1 entry point ------------------------------------------------------
     @classmethod
@@ -330,18 +389,33 @@ class _StepContextRun(Run):
 
 
 class _OfflineRun(Run):
-    """A run outside any pipeline: prints what it would log, never fails."""
+    """A run outside any pipeline: prints what it would log, never fails.
+
+    Like v1's ``_OfflineRun`` its id is ``OfflineRun_<uuid>`` and its status
+    ``Running``. What it logs is kept in this process, so ``get_metrics()``,
+    ``get_tags()``, ``get_properties()`` and ``get_details()`` read it back
+    (nothing is written anywhere).
+    """
 
     def __init__(self) -> None:
-        self.id = "OfflineRun_" + uuid.uuid4().hex[:12]
-        self.name = "OfflineRun"
+        self.id = f"OfflineRun_{uuid.uuid4()}"
+        self.name = self.id
+        self._started = time.time()
+        self._metrics: list[dict[str, Any]] = []
+        self._tags: dict[str, str] = {}
+        self._properties: dict[str, str] = {}
 
     def _emit(self, record: dict[str, Any]) -> None:
         kind = record.get("type")
         if kind == "metric":
+            self._metrics.append(record)
             print(f"Attempted to log {record['kind']} metric {record['name']}:\n{record['value']}")
-        else:
-            print(f"Attempted to record {kind}: {record.get('values', record.get('name'))}")
+            return
+        if kind == "tags":
+            self._tags.update(record["values"])
+        elif kind == "properties":
+            self._properties.update(record["values"])
+        print(f"Attempted to record {kind}: {record.get('values', record.get('name'))}")
 
     def _store_file(self, name: str, source: str | os.PathLike[str] | IO[bytes]) -> str:
         print(f"Attempted to upload file {name} (offline run: not stored)")
@@ -358,8 +432,57 @@ class _OfflineRun(Run):
             "Use Workspace.from_config() to open a workspace, or run this script as a pipeline step."
         )
 
+    @property
+    def run_id(self) -> str:
+        return self.id
+
     def get_status(self) -> str:
         return "Running"
+
+    @property
+    def status(self) -> str:
+        return self.get_status()
+
+    def get_metrics(
+        self, name: str | None = None, recursive: bool = False, run_type: str | None = None, populate: bool = False
+    ) -> dict[str, Any]:
+        """What this process logged on the offline run, in the shapes a recorded run's ``get_metrics()`` has."""
+        metrics = aggregate(self._metrics)
+        if name is not None:
+            metrics = {k: v for k, v in metrics.items() if k == name}
+        return {self.id: metrics} if recursive else metrics
+
+    def get_tags(self) -> dict[str, str]:
+        return dict(self._tags)
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return self.get_tags()
+
+    def get_properties(self) -> dict[str, str]:
+        return dict(self._properties)
+
+    @property
+    def properties(self) -> dict[str, str]:
+        return self.get_properties()
+
+    def get_details(self) -> dict[str, Any]:
+        """v1's details of a run in progress (no ``endTimeUtc``); an offline run has no log files."""
+        started = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self._started))
+        return {
+            "runId": self.id,
+            "target": "local",
+            "status": self.get_status(),
+            "startTimeUtc": f"{started}.{int(self._started % 1 * 1e6):06d}Z",
+            "properties": self.get_properties(),
+            "tags": self.get_tags(),
+            "inputDatasets": [],
+            "outputDatasets": [],
+            "logFiles": {},
+        }
+
+    def get_details_with_logs(self) -> dict[str, Any]:
+        return self.get_details()
 
     def __repr__(self) -> str:
         return f"Run(id={self.id!r}, offline)"

@@ -83,13 +83,15 @@ class OutputFileDatasetConfig(PipelineData):
         partition_format: str | None = None,
     ) -> None:
         store, path = None, DEFAULT_OUTPUT_PATH
+        if destination is not None and hasattr(destination, "datastore_type"):  # a bare datastore (v1 accepts it)
+            destination = (destination, DEFAULT_OUTPUT_PATH)
         if destination is not None:
             if not (isinstance(destination, tuple) and len(destination) == 2 and isinstance(destination[1], str)):
                 raise DefinitionError(
                     f"OutputFileDatasetConfig {name!r}: destination must be (datastore, path), got {destination!r}."
                 )
             store, path = destination
-        super().__init__(name or "output", datastore=store, is_directory=True)
+        super().__init__(name or "output", datastore=store)
         self.destination = destination
         self._path_template = _check_template(path, self.name)
         self.source = source

@@ -183,8 +183,77 @@ class Environment:
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self._spec(), sort_keys=True).encode()).hexdigest()
 
+    def _to_dict(self) -> dict[str, Any]:
+        """Everything that defines the environment, as JSON (what ``register`` stores; no version)."""
+        deps = self.python.conda_dependencies
+        return {
+            "name": self.name,
+            "python": {
+                "pip": list(deps.pip_packages),
+                "conda": list(deps.conda_packages),
+                "python": deps.python_version,
+                "channels": list(deps.channels),
+                "user_managed": self.python.user_managed_dependencies,
+                "interpreter_path": self.python.interpreter_path,
+            },
+            "docker": {
+                "enabled": self.docker.enabled,
+                "base_image": self.docker.base_image,
+                "dockerfile": self.docker.base_dockerfile,
+                "shm_size": self.docker.shm_size,
+                "arguments": list(self.docker.arguments),
+            },
+            "environment_variables": dict(self.environment_variables),
+        }
+
+    @classmethod
+    def _from_dict(cls, doc: dict[str, Any], version: str | None = None) -> Environment:
+        env = cls(doc["name"])
+        python, docker = doc.get("python", {}), doc.get("docker", {})
+        deps = CondaDependencies.create(
+            pip_packages=python.get("pip"), conda_packages=python.get("conda"), python_version=python.get("python")
+        )
+        deps.channels = list(python.get("channels", []))
+        env.python.conda_dependencies = deps
+        env.python.user_managed_dependencies = bool(python.get("user_managed", False))
+        env.python.interpreter_path = python.get("interpreter_path") or "python"
+        env.docker.enabled = bool(docker.get("enabled", False))
+        env.docker.base_image = docker.get("base_image")
+        env.docker.base_dockerfile = docker.get("dockerfile")
+        env.docker.shm_size = docker.get("shm_size")
+        env.docker.arguments = list(docker.get("arguments", []))
+        env.environment_variables = {str(k): str(v) for k, v in doc.get("environment_variables", {}).items()}
+        env.version = version
+        return env
+
+    # -- the workspace's registry of environments (v1 Environment.register / get / list) --
+    def register(self, workspace: Any) -> Environment:
+        """Register this environment in ``workspace`` and return the registered one, with its ``version``.
+
+        Versions are "1", "2", ...; registering a definition equal to the latest
+        version of the name returns that version instead of adding one (as v1 does).
+        """
+        from jupyter_amlpipe.core import environment_registry
+
+        return environment_registry.register(workspace, self)
+
+    @staticmethod
+    def get(workspace: Any, name: str, version: str | int | None = None) -> Environment:
+        """The registered environment ``name`` (its latest version, or ``version``)."""
+        from jupyter_amlpipe.core import environment_registry
+
+        return environment_registry.get(workspace, name, version)
+
+    @staticmethod
+    def list(workspace: Any) -> dict[str, Environment]:
+        """Every environment registered in ``workspace``: name -> its latest version."""
+        from jupyter_amlpipe.core import environment_registry
+
+        return environment_registry.list_latest(workspace)
+
     def __repr__(self) -> str:
-        return f"Environment(name={self.name!r})"
+        version = f", version={self.version!r}" if self.version is not None else ""
+        return f"Environment(name={self.name!r}{version})"
 
 
 class RunConfiguration:

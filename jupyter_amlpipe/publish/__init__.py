@@ -10,19 +10,22 @@ changes. :class:`PublishService` is what the REST server calls.
 
 from __future__ import annotations
 
-from jupyter_amlpipe.publish.endpoints import PipelineEndpoint
+from jupyter_amlpipe.publish.endpoints import PipelineEndpoint, PipelineIdVersion, PipelineVersion
 from jupyter_amlpipe.publish.published import PublishedPipeline
 from jupyter_amlpipe.publish.queue import QueueWorker
 from jupyter_amlpipe.publish.scheduler import SchedulerLoop
-from jupyter_amlpipe.publish.schedules import Schedule, ScheduleRecurrence
+from jupyter_amlpipe.publish.schedules import Schedule, ScheduleRecurrence, TimeZone
 from jupyter_amlpipe.publish.service import PublishService
 
 __all__ = [
     "PipelineEndpoint",
+    "PipelineIdVersion",
+    "PipelineVersion",
     "PublishService",
     "PublishedPipeline",
     "QueueWorker",
     "Schedule",
     "ScheduleRecurrence",
     "SchedulerLoop",
+    "TimeZone",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from jupyter_amlpipe.errors import DefinitionError, LookupFailed, PipelineDisabledError, PublishingError, did_you_mean
@@ -11,6 +12,54 @@ from jupyter_amlpipe.publish.published import PublishedPipeline, check_name
 from jupyter_amlpipe.publish.stored import StoredObject
 
 TABLE = "pipeline_endpoints"
+_VERSION_KEYS = ("version", "pipeline_id")
+
+
+class PipelineVersion(Mapping[str, str]):
+    """One version of an endpoint: ``.version``, ``.pipeline_id`` and ``.pipeline`` (the PublishedPipeline).
+
+    v1 has two such classes, ``PipelineVersion`` (``.version``, ``.pipeline``) from ``list_versions()`` and
+    ``PipelineIdVersion`` (``.version``, ``.pipeline_id``) in ``pipeline_version_list``; this one is both.
+    It is also a read-only mapping ``{"version": ..., "pipeline_id": ...}``, as ``list_versions()`` returned here
+    before, so ``v["pipeline_id"]`` and ``v == {"version": "0", "pipeline_id": ...}`` keep working.
+    """
+
+    def __init__(self, workspace: Any, version: str, pipeline_id: str) -> None:
+        self._workspace = workspace
+        self._version = str(version)
+        self._pipeline_id = str(pipeline_id)
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    @property
+    def pipeline_id(self) -> str:
+        return self._pipeline_id
+
+    @property
+    def pipeline(self) -> PublishedPipeline:
+        """The published pipeline of this version (looked up now)."""
+        return PublishedPipeline.get(self._workspace, self._pipeline_id)
+
+    def __getitem__(self, key: str) -> str:
+        if key == "version":
+            return self._version
+        if key == "pipeline_id":
+            return self._pipeline_id
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_VERSION_KEYS)
+
+    def __len__(self) -> int:
+        return len(_VERSION_KEYS)
+
+    def __repr__(self) -> str:
+        return f"PipelineVersion(Version: {self._version}, PipelineId: {self._pipeline_id})"
+
+
+PipelineIdVersion = PipelineVersion  # v1's name for the (version, pipeline_id) pair
 
 
 class PipelineEndpoint(StoredObject):
@@ -26,7 +75,7 @@ class PipelineEndpoint(StoredObject):
     ) -> PipelineEndpoint:
         """Create an endpoint whose version "0" (the default) is ``pipeline`` (a PublishedPipeline or Pipeline)."""
         check_name(name, "Pipeline endpoint")
-        if workspace._store.find_docs(TABLE, name):
+        if _holders(workspace, name):
             raise PublishingError(
                 f"A pipeline endpoint named {name!r} already exists: add a version with "
                 f"PipelineEndpoint.get(ws, name={name!r}).add_default(pipeline).",
@@ -34,6 +83,7 @@ class PipelineEndpoint(StoredObject):
             )
         published = _as_published(workspace, pipeline, name)
         eid = str(uuid.uuid4())
+        _free_name(workspace, name)
         workspace._store.put_doc(TABLE, eid, name, "Active", {"description": description, "default_version": "0"})
         workspace._store.add_endpoint_version(eid, published.id)
         return cls.get(workspace, id=eid)
@@ -70,6 +120,13 @@ class PipelineEndpoint(StoredObject):
         records = workspace._store.list_docs(TABLE)
         return [cls(workspace, r) for r in records if not active_only or r["status"] == "Active"]
 
+    @classmethod
+    def get_all(
+        cls, workspace: Any, active_only: bool = True, _workflow_provider: Any = None, _service_endpoint: Any = None
+    ) -> builtins.list[PipelineEndpoint]:
+        """v1's older name of :meth:`list`."""
+        return cls.list(workspace, active_only=active_only)
+
     # -- properties -----------------------------------------------------------------------------
     @property
     def default_version(self) -> str:
@@ -83,17 +140,40 @@ class PipelineEndpoint(StoredObject):
     def swaggerurl(self) -> str:
         return f"{self._workspace.server_address}/openapi.json"
 
+    @property
+    def pipeline_version_list(self) -> builtins.list[PipelineVersion]:
+        """The versions, oldest first (v1's list of ``PipelineIdVersion``: ``.version``, ``.pipeline_id``)."""
+        return self.list_versions()
+
     # -- versions ---------------------------------------------------------------------------------
-    def list_versions(self) -> builtins.list[dict[str, Any]]:
-        """``[{"version": "0", "pipeline_id": ...}, ...]`` oldest first."""
+    def list_versions(
+        self, _workflow_provider: Any = None, _service_endpoint: Any = None
+    ) -> builtins.list[PipelineVersion]:
+        """The versions, oldest first: ``.version``, ``.pipeline_id``, ``.pipeline`` (also ``v["pipeline_id"]``)."""
         return [
-            {"version": v["version"], "pipeline_id": v["pipeline_id"]}
+            PipelineVersion(self._workspace, v["version"], v["pipeline_id"])
             for v in self._workspace._store.endpoint_versions(self._id)
         ]
 
-    def list_pipelines(self, active_only: bool = True) -> builtins.list[PublishedPipeline]:
-        pipelines = [PublishedPipeline.get(self._workspace, v["pipeline_id"]) for v in self.list_versions()]
+    def get_all_versions(
+        self, _workflow_provider: Any = None, _service_endpoint: Any = None
+    ) -> builtins.list[PipelineVersion]:
+        """v1's older name of :meth:`list_versions`."""
+        return self.list_versions()
+
+    def list_pipelines(
+        self, active_only: bool = True, _workflow_provider: Any = None, _service_endpoint: Any = None
+    ) -> builtins.list[PublishedPipeline]:
+        """The published pipelines of the versions, oldest version first (a pipeline added twice counts once)."""
+        ids = list(dict.fromkeys(v.pipeline_id for v in self.list_versions()))
+        pipelines = [PublishedPipeline.get(self._workspace, pid) for pid in ids]
         return [p for p in pipelines if not active_only or p.status == "Active"]
+
+    def get_all_pipelines(
+        self, active_only: bool = True, _workflow_provider: Any = None, _service_endpoint: Any = None
+    ) -> builtins.list[PublishedPipeline]:
+        """v1's older name of :meth:`list_pipelines`."""
+        return self.list_pipelines(active_only=active_only)
 
     def add(self, pipeline: Any) -> str:
         """Add ``pipeline`` as a new version (the default does not change); return its version."""
@@ -111,6 +191,20 @@ class PipelineEndpoint(StoredObject):
         self._check_version(version)
         self._workspace._store.update_doc(TABLE, self._id, {"default_version": version})
         self._record()
+
+    def set_default(self, pipeline: Any) -> None:
+        """Make the version that holds ``pipeline`` (a PublishedPipeline or its id) the default."""
+        pipeline_id = pipeline if isinstance(pipeline, str) else getattr(pipeline, "id", None)
+        versions = [v.version for v in self.list_versions() if v.pipeline_id == pipeline_id]
+        if not versions:
+            known = [v.pipeline_id for v in self.list_versions()]
+            raise LookupFailed(
+                f"Published pipeline {pipeline_id!r} is not a version of pipeline endpoint {self.name!r}."
+                f"{did_you_mean(str(pipeline_id), known)} Add it with "
+                f"PipelineEndpoint.get(ws, name={self.name!r}).add_default(pipeline).",
+                id=pipeline_id,
+            )
+        self.set_default_version(versions[-1])  # added twice: its latest version, as v1 does
 
     def get_default_version(self) -> str:
         return self.default_version
@@ -140,7 +234,32 @@ class PipelineEndpoint(StoredObject):
         self._set_status("Disabled")
 
     def archive(self) -> None:
+        """Retire the endpoint: it refuses submissions, and gives its name up to the next endpoint that takes it."""
         self._set_status("Archived")
+
+    def reactivate(self, name: str) -> PipelineEndpoint:
+        """Bring an archived (or disabled) endpoint back as ``Active`` under ``name``; returns this endpoint."""
+        self._rename(name, "Active")
+        return self
+
+    def set_name(self, name: str) -> None:
+        """Rename the endpoint (its id, versions and URL stay)."""
+        self._rename(name, None)
+
+    def _rename(self, name: str, status: str | None) -> None:
+        check_name(name, "Pipeline endpoint")
+        others = [r for r in _holders(self._workspace, name) if r["id"] != self._id]
+        if others:
+            raise PublishingError(
+                f"A pipeline endpoint named {name!r} already exists ({others[0]['id']}): choose another name, "
+                f"or archive that one first with PipelineEndpoint.get(ws, name={name!r}).archive().",
+                name=name,
+            )
+        rec = self._record()
+        if rec["name"] != name:
+            _free_name(self._workspace, name)
+        self._workspace._store.put_doc(TABLE, self._id, name, status or rec["status"], rec["doc"])
+        self._record()
 
     def check_active(self) -> None:
         status = self.status
@@ -211,6 +330,20 @@ class PipelineEndpoint(StoredObject):
             "SwaggerUrl": self.swaggerurl,
             "Versions": [{"Version": v["version"], "PipelineId": v["pipeline_id"]} for v in self.list_versions()],
         }
+
+
+def _holders(workspace: Any, name: str) -> builtins.list[dict[str, Any]]:
+    """The endpoints that hold ``name``: every one of that name but the archived ones."""
+    return [r for r in workspace._store.find_docs(TABLE, name) if r["status"] != "Archived"]
+
+
+def _free_name(workspace: Any, name: str) -> None:
+    """Rename the archived endpoint called ``name`` (if any) to ``"NAME (archived ID)"``, so another can take it."""
+    for record in workspace._store.find_docs(TABLE, name):
+        if record["status"] == "Archived":
+            archived_name = f"{name} (archived {record['id']})"
+            doc = {**record["doc"], "archived_name": name}
+            workspace._store.put_doc(TABLE, record["id"], archived_name, "Archived", doc)
 
 
 def _as_published(workspace: Any, pipeline: Any, name: str) -> PublishedPipeline:

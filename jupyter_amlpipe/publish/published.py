@@ -93,6 +93,13 @@ class PublishedPipeline(StoredObject):
         records = workspace._store.list_docs(TABLE)
         return [cls(workspace, r) for r in records if not active_only or r["status"] == "Active"]
 
+    @classmethod
+    def get_all(
+        cls, workspace: Any, active_only: bool = True, _service_endpoint: Any = None
+    ) -> builtins.list[PublishedPipeline]:
+        """v1's older name of :meth:`list`: published pipelines, oldest first."""
+        return cls.list(workspace, active_only=active_only)
+
     # -- properties (read from the database, so every handle sees enable/disable at once) ----
     @property
     def version(self) -> str | None:

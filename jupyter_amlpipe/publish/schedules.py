@@ -7,6 +7,7 @@ Schedules are stored in the workspace; they fire in the serving process
 from __future__ import annotations
 
 import builtins
+import json
 import time
 import uuid
 from typing import Any
@@ -16,10 +17,12 @@ from jupyter_amlpipe.publish.body import parse_body
 from jupyter_amlpipe.publish.published import PublishedPipeline, check_name
 from jupyter_amlpipe.publish.recurrence import ScheduleRecurrence
 from jupyter_amlpipe.publish.stored import StoredObject
+from jupyter_amlpipe.publish.time_zones import TimeZone
 
-__all__ = ["Schedule", "ScheduleRecurrence"]
+__all__ = ["Schedule", "ScheduleRecurrence", "TimeZone"]
 
 TABLE = "schedules"
+STATUSES = ("Active", "Disabled")
 
 
 class Schedule(StoredObject):
@@ -148,7 +151,7 @@ class Schedule(StoredObject):
     def get(cls, workspace: Any, id: str, **kwargs: Any) -> Schedule:
         record = workspace._store.get_doc(TABLE, id)
         if record is None:
-            known = [r["name"] for r in workspace._store.list_docs(TABLE)]
+            known = [r[key] for r in workspace._store.list_docs(TABLE) for key in ("id", "name")]
             raise LookupFailed(
                 f"No schedule with id {id!r}.{did_you_mean(str(id), known)} List them with: amlpipe schedule list",
                 id=id,
@@ -162,19 +165,56 @@ class Schedule(StoredObject):
         active_only: bool = True,
         pipeline_id: str | None = None,
         pipeline_endpoint_id: str | None = None,
+        _workflow_provider: Any = None,
+        _service_endpoint: Any = None,
         **kwargs: Any,
     ) -> builtins.list[Schedule]:
-        """Schedules, oldest first (active ones unless ``active_only=False``)."""
-        out = []
-        for r in workspace._store.list_docs(TABLE):
-            if active_only and r["status"] != "Active":
-                continue
-            if pipeline_id is not None and r["doc"].get("pipeline_id") != pipeline_id:
-                continue
-            if pipeline_endpoint_id is not None and r["doc"].get("pipeline_endpoint_id") != pipeline_endpoint_id:
-                continue
-            out.append(cls(workspace, r))
-        return out
+        """Schedules, oldest first: the active ones unless ``active_only=False``. With ``pipeline_id`` or
+        ``pipeline_endpoint_id``, every schedule of that pipeline or endpoint, active or not (as in v1)."""
+        if pipeline_id is not None:
+            return cls.get_schedules_for_pipeline_id(workspace, pipeline_id)
+        if pipeline_endpoint_id is not None:
+            return cls.get_schedules_for_pipeline_endpoint_id(workspace, pipeline_endpoint_id)
+        records = workspace._store.list_docs(TABLE)
+        return [cls(workspace, r) for r in records if not active_only or r["status"] == "Active"]
+
+    @classmethod
+    def get_all(
+        cls,
+        workspace: Any,
+        active_only: bool = True,
+        pipeline_id: str | None = None,
+        pipeline_endpoint_id: str | None = None,
+        _workflow_provider: Any = None,
+        _service_endpoint: Any = None,
+    ) -> builtins.list[Schedule]:
+        """v1's older name of :meth:`list`."""
+        return cls.list(workspace, active_only, pipeline_id, pipeline_endpoint_id)
+
+    @classmethod
+    def get_schedules_for_pipeline_id(
+        cls, workspace: Any, pipeline_id: str, _workflow_provider: Any = None, _service_endpoint: Any = None
+    ) -> builtins.list[Schedule]:
+        """Every schedule (active or disabled) of the published pipeline ``pipeline_id``, oldest first."""
+        records = workspace._store.list_docs(TABLE)
+        found = [cls(workspace, r) for r in records if r["doc"].get("pipeline_id") == pipeline_id]
+        if not found:
+            PublishedPipeline.get(workspace, pipeline_id)  # an unknown id: LookupFailed with did-you-mean
+        return found
+
+    @classmethod
+    def get_schedules_for_pipeline_endpoint_id(
+        cls, workspace: Any, pipeline_endpoint_id: str, _workflow_provider: Any = None, _service_endpoint: Any = None
+    ) -> builtins.list[Schedule]:
+        """Every schedule (active or disabled) of the pipeline endpoint ``pipeline_endpoint_id`` (or its name)."""
+        from jupyter_amlpipe.publish.endpoints import PipelineEndpoint
+
+        records = workspace._store.list_docs(TABLE)
+        found = [r for r in records if r["doc"].get("pipeline_endpoint_id") == pipeline_endpoint_id]
+        if not found:  # a name, or an unknown id: LookupFailed with did-you-mean
+            eid = PipelineEndpoint._by_id_or_name(workspace, pipeline_endpoint_id).id
+            found = [r for r in records if r["doc"].get("pipeline_endpoint_id") == eid]
+        return [cls(workspace, r) for r in found]
 
     # -- properties --------------------------------------------------------------------------------
     @property
@@ -207,6 +247,21 @@ class Schedule(StoredObject):
         return float(self._rec["doc"]["polling_interval"])
 
     @property
+    def data_path_parameter_name(self) -> str | None:
+        return self._rec["doc"].get("data_path_parameter_name")  # type: ignore[no-any-return]
+
+    @property
+    def continue_on_step_failure(self) -> bool | None:
+        """The schedule's override of the pipeline's ``continue_on_step_failure``, or None."""
+        value = self._rec["doc"]["body"].get("ContinueRunOnStepFailure")
+        return None if value is None else bool(value)
+
+    @property
+    def pipeline_parameters(self) -> dict[str, Any]:
+        """The parameter values each run gets (the others take the pipeline's defaults)."""
+        return dict(self._rec["doc"]["body"].get("ParameterAssignments") or {})
+
+    @property
     def last_error(self) -> str | None:
         """Why the last firing could not start a run, if it could not."""
         state = self._record().get("last_state")
@@ -222,6 +277,90 @@ class Schedule(StoredObject):
 
     def disable(self, wait_for_provisioning: bool = False, wait_timeout: int = 3600) -> None:
         self._set_status("Disabled")
+
+    # -- changing it ----------------------------------------------------------------------------------
+    def update(
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        recurrence: ScheduleRecurrence | None = None,
+        pipeline_parameters: dict[str, Any] | None = None,
+        status: str | None = None,
+        wait_for_provisioning: bool = False,
+        wait_timeout: int = 3600,
+        datastore: Any = None,
+        polling_interval: float | None = None,
+        data_path_parameter_name: str | None = None,
+        continue_on_step_failure: bool | None = None,
+        path_on_datastore: str | None = None,
+    ) -> None:
+        """Change what is given (None keeps the current value); everything is checked before anything is stored.
+
+        A new ``recurrence`` takes effect at once: its cadence counts from now (or from its ``start_time``) and
+        it does not fire for times already past. ``status`` is ``"Active"`` or ``"Disabled"``. A new
+        ``datastore`` or ``path_on_datastore`` is watched from now on: only later changes fire the schedule.
+        ``pipeline_parameters`` replaces the parameter values the runs get.
+        """
+        rec = self._record()
+        doc = json.loads(json.dumps(rec["doc"]))
+        label = f"Schedule {rec['name']!r}"
+        data_args = {
+            "datastore": datastore,
+            "polling_interval": polling_interval,
+            "data_path_parameter_name": data_path_parameter_name,
+            "path_on_datastore": path_on_datastore,
+        }
+        _check_kind(label, doc.get("recurrence") is not None, recurrence, data_args)
+        if status is not None and status not in STATUSES:
+            raise DefinitionError(
+                f"{label}: status {status!r} is not 'Active' or 'Disabled'.{did_you_mean(str(status), STATUSES)}"
+            )
+        new_name = rec["name"] if name is None else check_name(name, "Schedule")
+        if description is not None:
+            doc["description"] = description
+        if pipeline_parameters is not None:
+            doc["body"]["ParameterAssignments"] = dict(pipeline_parameters)
+        if continue_on_step_failure is not None:
+            doc["body"]["ContinueRunOnStepFailure"] = bool(continue_on_step_failure)
+        if pipeline_parameters is not None or continue_on_step_failure is not None:
+            parse_body(doc["body"], self._defaults(), self._workspace)  # a bad parameter fails now
+        if polling_interval is not None:
+            if not isinstance(polling_interval, (int, float)) or polling_interval <= 0:
+                raise DefinitionError(
+                    f"polling_interval must be a positive number of minutes, got {polling_interval!r}."
+                )
+            doc["polling_interval"] = float(polling_interval)
+        if data_path_parameter_name is not None:
+            doc["data_path_parameter_name"] = data_path_parameter_name
+        watch_changed = datastore is not None or path_on_datastore is not None
+        if datastore is not None:
+            from jupyter_amlpipe.workspace.datastore import Datastore
+
+            doc["datastore"] = Datastore.get(self._workspace, str(getattr(datastore, "name", datastore))).name
+        if path_on_datastore is not None:
+            doc["path_on_datastore"] = path_on_datastore
+        now = time.time()
+        state = json.loads(rec.get("last_state") or "{}")
+        if watch_changed:
+            from jupyter_amlpipe.publish.scheduler import fingerprint
+
+            state["fingerprint"] = fingerprint(self._workspace, doc["datastore"], doc["path_on_datastore"])
+        if recurrence is not None:
+            doc["recurrence"] = recurrence.to_json()
+            doc["anchor"] = now
+        # the fired state first: a scheduler tick in between sees the old recurrence, already fired up to now
+        if recurrence is not None or watch_changed:
+            self._workspace._store.set_schedule_state(self._id, now if recurrence else rec.get("last_fired"), state)
+        self._workspace._store.put_doc(TABLE, self._id, new_name, status or rec["status"], doc)
+        self._record()
+
+    def _defaults(self) -> dict[str, Any]:
+        """The parameter defaults of the pipeline this schedule runs (an endpoint's: its default version's)."""
+        if self.pipeline_endpoint_id:
+            from jupyter_amlpipe.publish.endpoints import PipelineEndpoint
+
+            return PipelineEndpoint.get(self._workspace, id=self.pipeline_endpoint_id).get_pipeline().parameters
+        return PublishedPipeline.get(self._workspace, str(self.pipeline_id)).parameters
 
     # -- its runs -------------------------------------------------------------------------------------
     def get_pipeline_runs(self) -> builtins.list[Any]:
@@ -260,3 +399,19 @@ class Schedule(StoredObject):
 
     def __repr__(self) -> str:
         return f"Schedule(Name: {self.name}, Id: {self._id}, Status: {self._rec['status']})"
+
+
+def _check_kind(label: str, time_based: bool, recurrence: Any, data_args: dict[str, Any]) -> None:
+    """Refuse data-change arguments for a time-based schedule and a recurrence for a data-change one (v1's rule)."""
+    if time_based:
+        given = [k for k, v in data_args.items() if v is not None]
+        if given:
+            raise DefinitionError(
+                f"{label} is time-based: {', '.join(given)} apply to data-change schedules only. "
+                "Create a data-change schedule with Schedule.create(..., datastore=...) instead."
+            )
+    elif recurrence is not None:
+        raise DefinitionError(
+            f"{label} fires when data changes: it takes no recurrence. "
+            "Create a time-based schedule with Schedule.create(..., recurrence=ScheduleRecurrence(...)) instead."
+        )

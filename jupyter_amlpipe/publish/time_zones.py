@@ -11,11 +11,12 @@ from __future__ import annotations
 import difflib
 import re
 from datetime import timezone, tzinfo
+from enum import Enum
 from typing import Any
 
 from jupyter_amlpipe.errors import DefinitionError
 
-__all__ = ["WINDOWS_ZONES", "resolve_time_zone"]
+__all__ = ["WINDOWS_ZONES", "TimeZone", "resolve_time_zone"]
 
 # Windows id -> IANA zone (CLDR windowsZones.xml, territory "001"): the common ones.
 WINDOWS_ZONES: dict[str, str] = {
@@ -90,6 +91,67 @@ WINDOWS_ZONES: dict[str, str] = {
     "Tonga Standard Time": "Pacific/Tongatapu",
     "Samoa Standard Time": "Pacific/Apia",
     "Line Islands Standard Time": "Pacific/Kiritimati",
+    # the rest of v1's TimeZone members
+    "Aleutian Standard Time": "America/Adak",
+    "Marquesas Standard Time": "Pacific/Marquesas",
+    "UTC-09": "Etc/GMT+9",
+    "UTC-08": "Etc/GMT+8",
+    "Mountain Standard Time (Mexico)": "America/Mazatlan",
+    "Easter Island Standard Time": "Pacific/Easter",
+    "Eastern Standard Time (Mexico)": "America/Cancun",
+    "Haiti Standard Time": "America/Port-au-Prince",
+    "Cuba Standard Time": "America/Havana",
+    "Paraguay Standard Time": "America/Asuncion",
+    "Central Brazilian Standard Time": "America/Cuiaba",
+    "Turks And Caicos Standard Time": "America/Grand_Turk",
+    "Tocantins Standard Time": "America/Araguaina",
+    "SA Eastern Standard Time": "America/Cayenne",
+    "Greenland Standard Time": "America/Nuuk",
+    "Montevideo Standard Time": "America/Montevideo",
+    "Saint Pierre Standard Time": "America/Miquelon",
+    "Bahia Standard Time": "America/Bahia",
+    "Mid-Atlantic Standard Time": "Etc/GMT+2",
+    "Morocco Standard Time": "Africa/Casablanca",
+    "Namibia Standard Time": "Africa/Windhoek",
+    "Jordan Standard Time": "Asia/Amman",
+    "Syria Standard Time": "Asia/Damascus",
+    "West Bank Standard Time": "Asia/Hebron",
+    "E. Europe Standard Time": "Europe/Chisinau",
+    "Kaliningrad Standard Time": "Europe/Kaliningrad",
+    "Libya Standard Time": "Africa/Tripoli",
+    "Arabic Standard Time": "Asia/Baghdad",
+    "Belarus Standard Time": "Europe/Minsk",
+    "Astrakhan Standard Time": "Europe/Astrakhan",
+    "Azerbaijan Standard Time": "Asia/Baku",
+    "Russia Time Zone 3": "Europe/Samara",
+    "Mauritius Standard Time": "Indian/Mauritius",
+    "Georgian Standard Time": "Asia/Tbilisi",
+    "Caucasus Standard Time": "Asia/Yerevan",
+    "West Asia Standard Time": "Asia/Tashkent",
+    "Ekaterinburg Standard Time": "Asia/Yekaterinburg",
+    "Central Asia Standard Time": "Asia/Bishkek",
+    "N. Central Asia Standard Time": "Asia/Novosibirsk",
+    "Altai Standard Time": "Asia/Barnaul",
+    "W. Mongolia Standard Time": "Asia/Hovd",
+    "North Asia Standard Time": "Asia/Krasnoyarsk",
+    "Tomsk Standard Time": "Asia/Tomsk",
+    "North Asia East Standard Time": "Asia/Irkutsk",
+    "Ulaanbaatar Standard Time": "Asia/Ulaanbaatar",
+    "North Korea Standard Time": "Asia/Pyongyang",
+    "Aus Central W. Standard Time": "Australia/Eucla",
+    "Transbaikal Standard Time": "Asia/Chita",
+    "Yakutsk Standard Time": "Asia/Yakutsk",
+    "Vladivostok Standard Time": "Asia/Vladivostok",
+    "Lord Howe Standard Time": "Australia/Lord_Howe",
+    "Bougainville Standard Time": "Pacific/Bougainville",
+    "Russia Time Zone 10": "Asia/Srednekolymsk",
+    "Magadan Standard Time": "Asia/Magadan",
+    "Norfolk Standard Time": "Pacific/Norfolk",
+    "Sakhalin Standard Time": "Asia/Sakhalin",
+    "Central Pacific Standard Time": "Pacific/Guadalcanal",
+    "Russia Time Zone 11": "Asia/Kamchatka",
+    "Kamchatka Standard Time": "Asia/Kamchatka",
+    "Chatham Islands Standard Time": "Pacific/Chatham",
 }
 _UTC_NAMES = {"utc", "utctimezone", "coordinateduniversaltime", "gmt", "z", "etcutc"}
 
@@ -100,6 +162,25 @@ def _key(name: str) -> str:
 
 
 _BY_KEY = {_key(windows): iana for windows, iana in WINDOWS_ZONES.items()}
+
+
+class _WindowsZone(str, Enum):
+    """A member's value is its Windows id; ``str()`` of a member is that id, as v1 sent it to the service."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+def member_name(windows: str) -> str:
+    """v1's member name of a Windows id: its letters and digits (``"UTC-11"`` -> ``UTC11``)."""
+    return re.sub(r"[^A-Za-z0-9]", "", windows)
+
+
+# v1's ``azureml.pipeline.core.schedule.TimeZone``: ``TimeZone.WEuropeStandardTime.value == "W. Europe Standard Time"``.
+# Built from the table above, so every member resolves (its IANA zone is ``WINDOWS_ZONES[member.value]``).
+TimeZone: Any = _WindowsZone(  # type: ignore[call-overload]
+    "TimeZone", [(member_name(w), w) for w in WINDOWS_ZONES], module=__name__, qualname="TimeZone"
+)
 
 
 def resolve_time_zone(name: Any) -> tzinfo:

@@ -50,6 +50,20 @@ class _Active:
     errors: list[str] = field(default_factory=list)
 
 
+def _output_hint(active: _Active, tail: str) -> str:
+    """What to do when a step wrote into an output folder that it did not create (v1's contract)."""
+    if "No such file or directory" not in tail:
+        return ""
+    for name, staging, _store, _rel in active.preparer.staged:
+        if str(staging) in tail and not staging.exists():
+            return (
+                f"\nOutput {name!r} is a path the step creates, as in Azure ML v1: call "
+                f"os.makedirs(path, exist_ok=True) before writing files into it, or declare it a folder "
+                f"(PipelineData({name!r}, is_directory=True)) to have it created."
+            )
+    return ""
+
+
 class PipelineRunner:
     """Runs one pipeline run in a background thread of the submitting process."""
 
@@ -480,7 +494,7 @@ class PipelineRunner:
             head = f"{what} exited with code {code}."
         tail = last_lines(active.job.stderr_path, 12)
         kept = f"\nIts working folder is kept at {active.job.workdir}."
-        return head + (f"\nLast lines of stderr:\n{tail}" if tail else "") + kept
+        return head + (f"\nLast lines of stderr:\n{tail}" if tail else "") + _output_hint(active, tail) + kept
 
     def _write_runner_log(self, active: _Active, code: int, status: str, duration: float, error: str | None) -> None:
         lines = [

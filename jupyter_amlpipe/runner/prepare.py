@@ -84,7 +84,7 @@ class StepPreparer:
         self.staged.append((data.name, staging, store, rel))
         if isinstance(data, OutputFileDatasetConfig) and data._register is not None:
             self.registrations.append((data, store, rel))
-        if data.is_directory is not False:
+        if data.is_directory is True:
             staging.mkdir(parents=True, exist_ok=True)
         else:
             staging.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +105,7 @@ class StepPreparer:
 
         dataset = item.dataset
         if item.mode != DOWNLOAD:
-            folder = dataset_files.direct_folder(dataset._workspace, dataset._paths)
+            folder = dataset_files.direct_folder(dataset._workspace, dataset._paths, dataset._options)
             if folder is not None:
                 return str(folder)
         target = self.workdir / (item.path_on_compute or f"inputs/{item.name}")
@@ -230,9 +230,8 @@ class StepPreparer:
         """
         out: dict[str, str] = {}
         for name, staging, store, rel in self.staged:
-            if not staging.exists():
-                out[name] = "missing"
-                continue
+            if not staging.exists():  # the step wrote nothing: its consumers get an empty folder
+                staging.mkdir(parents=True)
             out[name] = digests.digest(staging)
             final = store.local_path(rel)
             if final is None:

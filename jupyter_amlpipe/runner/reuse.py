@@ -103,7 +103,9 @@ class ReuseKeys:
             from jupyter_amlpipe.workspace.dataset_files import content_digest
 
             try:
-                return "dataset:" + content_digest(item.dataset._files(), self.digests.digest)
+                digest = content_digest(item.dataset._files(), self.digests.digest)
+                options = json.dumps(item.dataset._options, sort_keys=True)  # selections, separator, ...
+                return f"dataset:{digest}:{hashlib.sha256(options.encode()).hexdigest()}"
             except AmlpipeError:
                 return "missing"
         return "unknown"

@@ -1,6 +1,7 @@
 """Run objects backed by the workspace's records: ``PipelineRun`` and ``StepRun``.
 
-Any process can build one from a run id (``PipelineRun(experiment, run_id)``,
+Any process can build one from a run id (``Run.get(ws, run_id)``,
+``Run(experiment, run_id)``, ``PipelineRun(experiment, run_id)``,
 ``ws.get_run(id)``) and see the same state: everything is read from the
 workspace, nothing from the process that ran it.
 """
@@ -8,6 +9,7 @@ workspace, nothing from the process that ran it.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import shutil
 import sys
@@ -80,19 +82,48 @@ def _stop_orphan(step_run: dict[str, Any]) -> None:
             os.killpg(int(pid), signal.SIGKILL)
 
 
+def find_record(workspace: Any, run_id: str) -> dict[str, Any]:
+    """The run record with this id; an unknown id names the workspace and the closest recent run ids."""
+    record: dict[str, Any] | None = workspace._store.find_run(run_id) if isinstance(run_id, str) else None
+    if record is not None:
+        return record
+    store = workspace._store
+    recent = [r["id"] for kind in ("pipeline", "step") for r in store.list_runs(None, kind, limit=200)]
+    close = difflib.get_close_matches(str(run_id), recent, n=3, cutoff=0.6)
+    hint = " Did you mean " + " or ".join(repr(c) for c in close) + "?" if close else ""
+    raise LookupFailed(
+        f"No run with id {run_id!r} in workspace {workspace.name!r} ({workspace.path}).{hint} "
+        "List its runs with: amlpipe runs",
+        run_id=str(run_id),
+    )
+
+
 class _RecordRun(Run):
     """A run whose state lives in the workspace database."""
 
     kind = ""
 
-    def __init__(self, experiment: Any, run_id: str, _record: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, experiment: Any, run_id: str, *args: Any, _record: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        if args and isinstance(args[0], dict):  # the record, passed by the code that listed it
+            _record, args = args[0], args[1:]
         self.experiment = experiment
         self.id = run_id
-        record = _record or experiment.workspace._store.get_run(run_id)
+        record = _record or find_record(experiment.workspace, run_id)
         if record["kind"] != self.kind:
-            raise LookupFailed(f"Run {run_id!r} is a {record['kind']} run, not a {self.kind} run.", run_id=run_id)
+            other = "PipelineRun" if record["kind"] == "pipeline" else "StepRun"
+            raise LookupFailed(
+                f"Run {run_id!r} is a {other}, not a {type(self).__name__}. "
+                f"Use Run.get(ws, {run_id!r}) or {other}(experiment, {run_id!r}).",
+                run_id=run_id,
+            )
         self._rec = record
         self.name = record["name"]
+        self._check_v1_arguments(args, kwargs)
+
+    def _check_v1_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """v1's further constructor arguments (service endpoints, outputs) mean nothing here."""
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -127,22 +158,45 @@ class _RecordRun(Run):
         return str(self._record()["status"])
 
     def get_details(self) -> dict[str, Any]:
+        """v1's run details: ``runId``, ``status``, times, ``properties``, datasets, ``logFiles`` (name -> path).
+
+        ``endTimeUtc`` is there once the run has ended (as in v1); ``error``
+        when it failed.
+        """
         rec = self._record()
         details: dict[str, Any] = {
             "runId": self.id,
             "target": rec["details"].get("compute"),
             "status": rec["status"],
             "startTimeUtc": _iso(rec["started"]),
-            "endTimeUtc": _iso(rec["ended"]),
-            "properties": rec["properties"],
-            "tags": rec["tags"],
-            "inputDatasets": [],
-            "outputDatasets": [],
-            "logFiles": {n: str(self._file(n)) for n in self.get_file_names() if n.startswith("logs/")},
-            "submittedBy": rec["details"].get("submitted_by"),
         }
+        if rec["ended"]:
+            details["endTimeUtc"] = _iso(rec["ended"])
+        details.update(
+            {
+                "properties": rec["properties"],
+                "tags": rec["tags"],
+                "inputDatasets": [],
+                "outputDatasets": [],
+                "runDefinition": self._run_definition(rec),
+                "logFiles": {n: str(self._file(n)) for n in self.get_file_names() if n.startswith("logs/")},
+                "submittedBy": rec["details"].get("submitted_by"),
+            }
+        )
         if rec["error"]:
             details["error"] = {"error": {"message": rec["error"]}}
+        return details
+
+    def _run_definition(self, rec: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def get_details_with_logs(self) -> dict[str, Any]:
+        """``get_details()`` with ``logFiles`` holding each log's content instead of its path (v1)."""
+        details = self.get_details()
+        details["logFiles"] = {
+            name: Path(path).read_text(encoding="utf-8", errors="replace") if Path(path).is_file() else ""
+            for name, path in details["logFiles"].items()
+        }
         return details
 
     def get_properties(self) -> dict[str, Any]:
@@ -380,6 +434,20 @@ class StepRun(_RecordRun):
 
     kind = "step"
 
+    def _check_v1_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """v1 ``StepRun(experiment, step_run_id, pipeline_run_id, node_id, ...)``: the pipeline run must match."""
+        pipeline_run_id = args[0] if args else kwargs.get("pipeline_run_id")
+        if pipeline_run_id is not None and pipeline_run_id != self._rec.get("parent_id"):
+            raise LookupFailed(
+                f"Step run {self.id!r} ({self.name!r}) belongs to pipeline run {self._rec.get('parent_id')!r}, "
+                f"not {pipeline_run_id!r}.",
+                run_id=self.id,
+            )
+
+    def _run_definition(self, rec: dict[str, Any]) -> dict[str, Any]:
+        definition = dict(rec["details"].get("definition", {}))
+        return {**definition, "target": rec["details"].get("compute"), "snapshotId": rec["details"].get("snapshot_id")}
+
     @property
     def parent(self) -> PipelineRun:
         return PipelineRun(self.experiment, str(self._rec["parent_id"]))
@@ -442,6 +510,9 @@ class PipelineRun(_RecordRun):
     """A run of a whole pipeline (v1 ``PipelineRun``)."""
 
     kind = "pipeline"
+
+    def _run_definition(self, rec: dict[str, Any]) -> dict[str, Any]:
+        return {"parameters": rec["details"].get("parameters"), "steps": rec["details"].get("steps")}
 
     @property
     def parent(self) -> None:
@@ -557,9 +628,10 @@ def new_run_id() -> str:
 
 
 def run_from_id(workspace: Any, run_id: str) -> _RecordRun:
+    """The run with this id as its own class: a PipelineRun or a StepRun (``ws.get_run``, ``Run.get``)."""
     from jupyter_amlpipe.runner.experiment import Experiment
 
-    rec = workspace._store.get_run(run_id)
+    rec = find_record(workspace, run_id)
     experiment = Experiment(workspace, rec["experiment"])
     cls = PipelineRun if rec["kind"] == "pipeline" else StepRun
     return cls(experiment, run_id, rec)

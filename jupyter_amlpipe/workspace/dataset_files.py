@@ -2,11 +2,13 @@
 
 A dataset's definition is a list of path specs ``{"datastore": name, "path":
 pattern}``. A pattern is a file, a folder (all files under it) or a glob
-(``data/*.csv``, ``logs/**/*.txt``: a matched folder stands for its files).
+(``data/*.csv``, ``logs/**/*.txt``: a matched folder stands for its files);
+``{"url": "https://..."}`` is one file on a web server (:mod:`.dataset_urls`).
 Each file gets a path inside the dataset, relative to its spec's *base*: the
 folder itself, a file's parent folder, or the part of a glob before its first
 wildcard. That relative layout is what a step sees when the dataset is mounted
-or downloaded.
+or downloaded. The dataset's options may select some of the files
+(``"select_files"``) or rows and columns (``"transforms"``): :mod:`.dataset_select`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from jupyter_amlpipe.errors import DefinitionError, LookupFailed, MissingExtraError
-from jupyter_amlpipe.workspace import transfer
+from jupyter_amlpipe.workspace import dataset_select, dataset_urls, transfer
 from jupyter_amlpipe.workspace.datastore import Datastore
 from jupyter_amlpipe.workspace.paths import safe_join_path
 
@@ -44,9 +46,16 @@ def has_glob(pattern: str) -> bool:
 
 @dataclass(frozen=True)
 class DatasetFile:
-    store: Datastore
-    fs_path: str  # the path on the datastore's filesystem
+    store: Datastore | None  # None for a file at a URL
+    fs_path: str  # the path on the datastore's filesystem, or the URL
     rel: str  # the path inside the dataset
+    url: str = ""
+
+    def open(self, what: str) -> Any:
+        """The file opened for reading bytes."""
+        if self.store is None:
+            return dataset_urls.open_url(self.url, what)
+        return self.store._fs.open(self.fs_path, "rb")
 
 
 def _base_of(pattern: str) -> str:
@@ -66,8 +75,10 @@ def _under(store: Datastore, fs_path: str, base_rel: str) -> str:
     return rel[len(base_rel) :].lstrip("/") if rel.startswith(base_rel) else rel
 
 
-def match(workspace: Any, specs: Sequence[dict[str, str]], what: str) -> list[DatasetFile]:
-    """Every file of ``specs``, in spec order and sorted within a spec.
+def match(
+    workspace: Any, specs: Sequence[dict[str, str]], what: str, options: dict[str, Any] | None = None
+) -> list[DatasetFile]:
+    """Every file of ``specs``, in spec order and sorted within a spec, then ``options["select_files"]``.
 
     Raises:
         LookupFailed: a path (not a glob) does not exist, or a glob matches nothing.
@@ -76,6 +87,11 @@ def match(workspace: Any, specs: Sequence[dict[str, str]], what: str) -> list[Da
     files: list[DatasetFile] = []
     seen: dict[str, str] = {}
     for spec in specs:
+        if "url" in spec:
+            web = DatasetFile(None, spec["url"], dataset_urls.name_of(spec["url"]), spec["url"])
+            _check_unique([web], seen, spec["url"], what)
+            files.append(web)
+            continue
         store = Datastore.get(workspace, spec["datastore"])
         pattern = spec.get("path") or ""
         fs = store._fs
@@ -105,19 +121,30 @@ def match(workspace: Any, specs: Sequence[dict[str, str]], what: str) -> list[Da
                 path=pattern,
             )
         for item in found:
-            source = f"{store.name}:{item.fs_path}"
-            if seen.setdefault(item.rel, source) != source:
-                raise DefinitionError(
-                    f"{what}: {seen[item.rel]} and {source} would both be {item.rel!r} inside the dataset. "
-                    "Use paths whose files have different names, or one dataset per folder."
-                )
+            _check_unique([item], seen, f"{store.name}:{item.fs_path}", what)
         files.extend(found)
-    return files
+    return dataset_select.apply_to_items(files, (options or {}).get("select_files") or [])
 
 
-def direct_folder(workspace: Any, specs: Sequence[dict[str, str]]) -> Path | None:
-    """The local folder a dataset can be mounted from as it is (one folder on a local datastore), else None."""
-    if len(specs) != 1 or has_glob(specs[0].get("path") or ""):
+def _check_unique(found: Sequence[DatasetFile], seen: dict[str, str], source: str, what: str) -> None:
+    for item in found:
+        if seen.setdefault(item.rel, source) != source:
+            raise DefinitionError(
+                f"{what}: {seen[item.rel]} and {source} would both be {item.rel!r} inside the dataset. "
+                "Use paths whose files have different names, or one dataset per folder."
+            )
+
+
+def direct_folder(
+    workspace: Any, specs: Sequence[dict[str, str]], options: dict[str, Any] | None = None
+) -> Path | None:
+    """The local folder a dataset can be mounted from as it is (one folder on a local datastore), else None.
+
+    A FileDataset that selects some of its files (``take``, ``random_split``, ...) is never used as it is.
+    """
+    if (options or {}).get("select_files"):
+        return None
+    if len(specs) != 1 or "datastore" not in specs[0] or has_glob(specs[0].get("path") or ""):
         return None
     store = Datastore.get(workspace, specs[0]["datastore"])
     local = store.local_path(specs[0].get("path") or "")
@@ -131,15 +158,25 @@ def materialize(files: Sequence[DatasetFile], target: str | os.PathLike[str]) ->
     out = []
     for item in files:
         dest = safe_join_path(root, item.rel, f"local folder {str(root)!r}")
-        transfer._get_file(item.store, item.fs_path, dest)
+        if item.store is None:
+            dataset_urls.download(item.url, dest, f"dataset file {item.rel!r}")
+        else:
+            transfer._get_file(item.store, item.fs_path, dest)
         out.append(str(dest))
     return out
 
 
 def content_digest(files: Sequence[DatasetFile], local_digest: Callable[[Path], str]) -> str:
-    """A digest of the files' paths inside the dataset and their content (local files through ``local_digest``)."""
+    """A digest of the files' paths inside the dataset and their content (local files through ``local_digest``).
+
+    Files at URLs are fetched and hashed by content.
+    """
     h = hashlib.sha256()
     for item in sorted(files, key=lambda f: f.rel):
+        if item.store is None:
+            digest = hashlib.sha256(dataset_urls.fetch(item.url, f"dataset file {item.rel!r}")).hexdigest()
+            h.update(item.rel.encode() + b"\0" + digest.encode() + b"\n")
+            continue
         local = item.store.local_path(transfer._relative(item.store, item.fs_path))
         digest = (
             local_digest(local)
@@ -152,7 +189,7 @@ def content_digest(files: Sequence[DatasetFile], local_digest: Callable[[Path], 
 
 def read_delimited(files: Sequence[DatasetFile], options: dict[str, Any], what: str) -> Any:
     """The files read as one pandas DataFrame (``TabularDataset.to_pandas_dataframe``)."""
-    return _read_tables([(f"/{f.rel}", partial(f.store._fs.open, f.fs_path, "rb")) for f in files], options, what)
+    return _read_tables([(f"/{f.rel}", partial(f.open, what)) for f in files], options, what)
 
 
 def read_delimited_folder(folder: str | os.PathLike[str], options: dict[str, Any], what: str) -> Any:
@@ -178,22 +215,22 @@ def _read_tables(files: Sequence[tuple[str, Callable[[], Any]]], options: dict[s
         raise MissingExtraError.for_module("pandas", "pandas", f"{what}.to_pandas_dataframe()") from exc
     if not files:
         raise LookupFailed(f"{what}: the dataset has no files to read.")
+    transforms = options.get("transforms") or []
+    if any(t["op"] in dataset_select.ROW_OPS for t in transforms):
+        files = sorted(files, key=lambda f: f[0])  # rows are counted in one order wherever the files are
+    reader = _READERS.get(options.get("format") or "delimited", _read_csv)
     frames = []
     for rel, opener in files:
         with opener() as handle:
-            frame = (
-                _read_parquet(pd, handle, what)
-                if options.get("format") == "parquet"
-                else _read_csv(pd, handle, options)
-            )
+            frame = reader(pd, handle, options, what, rel)
         if options.get("include_path"):
             frame.insert(0, "Path", rel)
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return _select_columns(table, options, what)
+    return dataset_select.apply_to_table(_select_columns(table, options, what), transforms, what)
 
 
-def _read_csv(pd: Any, handle: Any, options: dict[str, Any]) -> Any:
+def _read_csv(pd: Any, handle: Any, options: dict[str, Any], what: str, rel: str) -> Any:
     return pd.read_csv(
         handle,
         sep=options.get("separator", ","),
@@ -204,13 +241,45 @@ def _read_csv(pd: Any, handle: Any, options: dict[str, Any]) -> Any:
     )
 
 
-def _read_parquet(pd: Any, handle: Any, what: str) -> Any:
+def _read_parquet(pd: Any, handle: Any, options: dict[str, Any], what: str, rel: str) -> Any:
     try:
         return pd.read_parquet(handle)
     except ImportError as exc:  # pandas reads parquet through pyarrow
         raise MissingExtraError.for_module(
             "pyarrow", "pandas", f"{what}.to_pandas_dataframe() of parquet files"
         ) from exc
+
+
+def _read_json_lines(pd: Any, handle: Any, options: dict[str, Any], what: str, rel: str) -> Any:
+    """JSON Lines: one object per line; ``invalid_lines="drop"`` skips lines that are not JSON objects."""
+    import json
+
+    text = handle.read().decode(options.get("encoding") or "utf8")
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            record, problem = None, f"is not valid JSON ({exc})"
+        else:
+            problem = "" if isinstance(record, dict) else "is not a JSON object"
+        if problem:
+            if options.get("invalid_lines") == "drop":
+                continue
+            raise DefinitionError(
+                f"{what}: line {number} of {rel} {problem}. Fix the file, or pass invalid_lines='drop' to skip such lines."
+            )
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+_READERS: dict[str, Callable[[Any, Any, dict[str, Any], str, str], Any]] = {
+    "delimited": _read_csv,
+    "parquet": _read_parquet,
+    "json_lines": _read_json_lines,
+}
 
 
 def _select_columns(table: Any, options: dict[str, Any], what: str) -> Any:

@@ -283,6 +283,7 @@ def test_an_output_read_as_parquet_files_is_a_table_for_its_consumer(workspace: 
     out = OutputFileDatasetConfig("pq")
     write = (
         "import sys, pathlib, pandas as pd\n"
+        "pathlib.Path(sys.argv[1]).mkdir(parents=True, exist_ok=True)\n"
         "pd.DataFrame({'score': [5, 1], 'id': [1, 2]}).to_parquet(pathlib.Path(sys.argv[1]) / 'p.parquet')\n"
     )
     code = _code(tmp_path, "write_pq.py", write)
@@ -313,3 +314,10 @@ def test_tabular_dataset_from_parquet_files_and_a_wrong_column(workspace: Any, d
     (folder / "t.csv").write_text("a\n1\n")
     with pytest.raises(LookupFailed, match=r"keep_columns names column\(s\) \['nope'\].*it has \['a'\]"):
         read_delimited_folder(folder, {**out._tabular, "path_glob": "*.csv"}, "input 'x'")
+
+
+def test_a_bare_datastore_as_destination_gets_the_default_path(workspace: Any, data: Any) -> None:
+    """v1: ``OutputFileDatasetConfig(name="training_results", destination=def_blob_store)``."""
+    out = OutputFileDatasetConfig("training_results", destination=data)
+    assert out.datastore is data
+    assert out._location("r7") == "dataset/r7/training_results"

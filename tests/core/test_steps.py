@@ -192,14 +192,14 @@ def test_command_step_string_and_list_forms(workspace: Any, tmp_path: Path) -> N
     src = _source(tmp_path, "core_read.py")
     # A string runs in bash; data items in arguments are appended as quoted paths.
     CommandStep(
-        command='count() { grep -c . "$1" > "$2/n.txt"; } && count',
+        command='count() { mkdir -p "$2" && grep -c . "$1" > "$2/n.txt"; } && count',
         name="shell",
         arguments=[raw, counted],
         inputs=[raw],
         outputs=[counted],
         source_directory=src,
     )
-    # A list is the program's argv, data items included; no shell is involved.
+    # A list is joined into one shell line (v1): strings as they are, data items as their quoted paths.
     argv = CommandStep(
         command=[sys.executable, "core_read.py", "--input", counted],
         name="argv",

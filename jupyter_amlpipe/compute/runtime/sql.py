@@ -218,6 +218,7 @@ def main(argv: list[str]) -> int:
                     flush=True,
                 )
         for name, path in spec.get("outputs", {}).items():
+            os.makedirs(path, exist_ok=True)  # a SQL step's output is a folder: COPY ... TO ($name || '/file')
             print(f"sql: output {name!r}: {path} (${name}, getvariable('{name}'))", flush=True)
         started = time.perf_counter()
         count = run_script(con, rewrite_params(sql, set(params)), script, values, shown=sql)
