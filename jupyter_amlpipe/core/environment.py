@@ -203,7 +203,8 @@ class Environment:
                 "shm_size": self.docker.shm_size,
                 "arguments": list(self.docker.arguments),
             },
-            "environment_variables": dict(self.environment_variables),
+            # as strings, as _from_dict reads them: an unchanged environment registers as the same version
+            "environment_variables": {str(k): str(v) for k, v in self.environment_variables.items()},
         }
 
     @classmethod

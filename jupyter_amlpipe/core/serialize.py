@@ -49,6 +49,7 @@ class _Encoder:
                 "datastore": _store_name(root.datastore),
                 "output_name": root.output_name,
                 "is_directory": root.is_directory,
+                "made_by_step": True,  # the output's path is made by the step (records before this: a folder made first)
             }
             if isinstance(root, OutputFileDatasetConfig):
                 self.data[key]["output_dataset"] = {
@@ -199,6 +200,8 @@ class _Decoder:
                     output_name=d["output_name"],
                     is_directory=d["is_directory"],
                 )
+            if not d.get("made_by_step"):  # recorded by an older version, whose steps found the folder made
+                self.data[key]._folder_made_first = d.get("is_directory") is not False  # type: ignore[attr-defined]
         return self.data[key]
 
     def value(self, v: Any) -> Any:

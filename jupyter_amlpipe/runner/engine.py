@@ -56,10 +56,11 @@ def _output_hint(active: _Active, tail: str) -> str:
         return ""
     for name, staging, _store, _rel in active.preparer.staged:
         if str(staging) in tail and not staging.exists():
+            is_plain = any(o.name == name and type(o).__name__ == "PipelineData" for o in active.sp.step.outputs)
+            alternative = f", or declare it a folder (PipelineData({name!r}, is_directory=True))" if is_plain else ""
             return (
                 f"\nOutput {name!r} is a path the step creates, as in Azure ML v1: call "
-                f"os.makedirs(path, exist_ok=True) before writing files into it, or declare it a folder "
-                f"(PipelineData({name!r}, is_directory=True)) to have it created."
+                f"os.makedirs(path, exist_ok=True) before writing files into it{alternative}."
             )
     return ""
 
@@ -494,7 +495,7 @@ class PipelineRunner:
             head = f"{what} exited with code {code}."
         tail = last_lines(active.job.stderr_path, 12)
         kept = f"\nIts working folder is kept at {active.job.workdir}."
-        return head + (f"\nLast lines of stderr:\n{tail}" if tail else "") + _output_hint(active, tail) + kept
+        return head + _output_hint(active, tail) + (f"\nLast lines of stderr:\n{tail}" if tail else "") + kept
 
     def _write_runner_log(self, active: _Active, code: int, status: str, duration: float, error: str | None) -> None:
         lines = [

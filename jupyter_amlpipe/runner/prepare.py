@@ -47,6 +47,7 @@ class StepPreparer:
         self._resolved: dict[tuple[Any, ...], str] = {}
         self.staged: list[tuple[str, Path, Any, str]] = []  # (name, staging path, datastore, path on it)
         self.input_datasets: dict[str, str] = {}  # dataset input name -> path (Run.get_context().input_datasets)
+        self.file_outputs: set[str] = set()  # outputs the step wrote as one file, not a folder
         self.tabular_datasets: dict[str, dict[str, Any]] = {}  # TabularDataset input name -> its read options
         self.registrations: list[tuple[OutputFileDatasetConfig, Any, str]] = []  # register_on_complete outputs
 
@@ -84,7 +85,7 @@ class StepPreparer:
         self.staged.append((data.name, staging, store, rel))
         if isinstance(data, OutputFileDatasetConfig) and data._register is not None:
             self.registrations.append((data, store, rel))
-        if data.is_directory is True:
+        if data.is_directory is True or getattr(data._root(), "_folder_made_first", False):
             staging.mkdir(parents=True, exist_ok=True)
         else:
             staging.parent.mkdir(parents=True, exist_ok=True)
@@ -232,6 +233,8 @@ class StepPreparer:
         for name, staging, store, rel in self.staged:
             if not staging.exists():  # the step wrote nothing: its consumers get an empty folder
                 staging.mkdir(parents=True)
+            if staging.is_file():
+                self.file_outputs.add(name)
             out[name] = digests.digest(staging)
             final = store.local_path(rel)
             if final is None:
@@ -263,7 +266,8 @@ class StepPreparer:
                 dataset: Dataset = Dataset.File.from_files((store, rel), validate=False)
             else:
                 # path_glob matches from the right (as inside the consuming step): in any folder of the output
-                where = f"{rel}/**/{table['path_glob']}" if table.get("path_glob") else rel
+                glob = table.get("path_glob") if data.name not in self.file_outputs else None
+                where = f"{rel}/**/{glob}" if glob else rel
                 options = {k: v for k, v in table.items() if k != "path_glob"}
                 dataset = TabularDataset(self.ws, [{"datastore": store.name, "path": where}], options)
             dataset.register(

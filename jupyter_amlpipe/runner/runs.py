@@ -106,7 +106,7 @@ class _RecordRun(Run):
     def __init__(
         self, experiment: Any, run_id: str, *args: Any, _record: dict[str, Any] | None = None, **kwargs: Any
     ) -> None:
-        if args and isinstance(args[0], dict):  # the record, passed by the code that listed it
+        if args and isinstance(args[0], dict) and "kind" in args[0]:  # the record (not v1's outputs= dict)
             _record, args = args[0], args[1:]
         self.experiment = experiment
         self.id = run_id

@@ -200,6 +200,8 @@ def read_delimited_folder(folder: str | os.PathLike[str], options: dict[str, Any
     """
     root = Path(folder)
     pattern = options.get("path_glob")
+    if root.is_file():  # an output the step wrote as one file
+        return _read_tables([(f"/{root.name}", partial(open, root, "rb"))], options, what)
     paths = sorted(
         p
         for p in root.rglob("*")

@@ -91,8 +91,14 @@ class Lab:
         """Wait until the notebook's session has settled on one kernel and that kernel is idle."""
         deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
         while time.monotonic() < deadline:
-            sessions = [s for s in self.api("sessions") if s.get("path", "").endswith(name)]
-            kernels = self.api("kernels")
+            try:
+                sessions = [s for s in self.api("sessions") if s.get("path", "").endswith(name)]
+                kernels = self.api("kernels")
+            except urllib.error.HTTPError as exc:  # jupyter_server answers 500 while a kernel is half-started
+                if exc.code < 500:
+                    raise
+                time.sleep(0.5)
+                continue
             if (
                 len(sessions) == 1
                 and len(kernels) == 1

@@ -231,7 +231,7 @@ def test_mount_mode_inputs_are_read_only_by_default(workspace: Any, src: Path, t
     step = CommandStep(
         name="ro",
         command='cat "$AZUREML_DATAREFERENCE_ro_in"; echo changed > "$AZUREML_DATAREFERENCE_ro_in" || echo REFUSED; '
-        'echo fine > "$AZUREML_DATAREFERENCE_written/w.txt"',
+        'mkdir -p "$AZUREML_DATAREFERENCE_written" && echo fine > "$AZUREML_DATAREFERENCE_written/w.txt"',
         inputs=[data],
         outputs=[out],
         source_directory=src,
