@@ -14,9 +14,11 @@ _EXPORTS = {
     "COMPUTE_TARGETS": "jupyter_amlpipe.core.compute_target",
     "ComputeTarget": "jupyter_amlpipe.core.compute_target",
     "ComputeTargetException": "jupyter_amlpipe.errors",
+    "AdlaCompute": "jupyter_amlpipe.compute.aliases",
     "AmlCompute": "jupyter_amlpipe.compute.aml",
     "AmlComputeProvisioningConfiguration": "jupyter_amlpipe.compute.aml",
     "DaskCompute": "jupyter_amlpipe.compute.dask",
+    "DataFactoryCompute": "jupyter_amlpipe.compute.aliases",
     "DockerCompute": "jupyter_amlpipe.compute.docker",
     "LocalCompute": "jupyter_amlpipe.compute.local",
     "DatabricksCompute": "jupyter_amlpipe.compute.spark",
@@ -25,11 +27,13 @@ _EXPORTS = {
 
 __all__ = [
     "COMPUTE_TARGETS",
+    "AdlaCompute",
     "AmlCompute",
     "AmlComputeProvisioningConfiguration",
     "ComputeTarget",
     "ComputeTargetException",
     "DaskCompute",
+    "DataFactoryCompute",
     "DatabricksCompute",
     "DockerCompute",
     "LocalCompute",
@@ -37,6 +41,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from jupyter_amlpipe.compute.aliases import AdlaCompute, DataFactoryCompute
     from jupyter_amlpipe.compute.aml import AmlCompute, AmlComputeProvisioningConfiguration
     from jupyter_amlpipe.compute.dask import DaskCompute
     from jupyter_amlpipe.compute.docker import DockerCompute

@@ -22,6 +22,9 @@ COMPUTE_TARGETS.register("amlcompute", "jupyter_amlpipe.compute.dask:DaskCompute
 COMPUTE_TARGETS.register("docker", "jupyter_amlpipe.compute.docker:DockerCompute")
 COMPUTE_TARGETS.register("dask", "jupyter_amlpipe.compute.dask:DaskCompute", extra="dask")
 COMPUTE_TARGETS.register("spark", "jupyter_amlpipe.compute.spark:SparkCompute", extra="spark")
+# v1's single-purpose targets, run on this machine: DataTransferStep copies and AdlaStep scripts only.
+COMPUTE_TARGETS.register("datafactory", "jupyter_amlpipe.compute.aliases:DataFactoryCompute")
+COMPUTE_TARGETS.register("adla", "jupyter_amlpipe.compute.aliases:AdlaCompute")
 
 
 def refuse_inside_step(action: str) -> None:

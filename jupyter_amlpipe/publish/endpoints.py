@@ -75,17 +75,15 @@ class PipelineEndpoint(StoredObject):
     ) -> PipelineEndpoint:
         """Create an endpoint whose version "0" (the default) is ``pipeline`` (a PublishedPipeline or Pipeline)."""
         check_name(name, "Pipeline endpoint")
-        if _holders(workspace, name):
-            raise PublishingError(
-                f"A pipeline endpoint named {name!r} already exists: add a version with "
-                f"PipelineEndpoint.get(ws, name={name!r}).add_default(pipeline).",
-                name=name,
-            )
+        _check_free(workspace, name)
         published = _as_published(workspace, pipeline, name)
         eid = str(uuid.uuid4())
-        _free_name(workspace, name)
-        workspace._store.put_doc(TABLE, eid, name, "Active", {"description": description, "default_version": "0"})
-        workspace._store.add_endpoint_version(eid, published.id)
+        store = workspace._store
+        with store.write():  # check, take the name and add version "0" at once: two publishers cannot both win
+            _check_free(workspace, name)
+            _free_name(workspace, name)
+            store.put_doc(TABLE, eid, name, "Active", {"description": description, "default_version": "0"})
+            store.add_endpoint_version(eid, published.id)
         return cls.get(workspace, id=eid)
 
     @classmethod
@@ -182,13 +180,18 @@ class PipelineEndpoint(StoredObject):
 
     def add_default(self, pipeline: Any) -> str:
         """Add ``pipeline`` as a new version and make it the default; return its version."""
-        version = self.add(pipeline)
-        self.set_default_version(version)
+        published = _as_published(self._workspace, pipeline, self.name)
+        store = self._workspace._store
+        with store.write():  # nobody sees the new version before it is the default
+            version = str(store.add_endpoint_version(self._id, published.id))
+            store.update_doc(TABLE, self._id, {"default_version": version})
+        self._record()
         return version
 
     def set_default_version(self, version: str | int) -> None:
         version = str(version)
         self._check_version(version)
+        # only the default_version key changes, read and written in one transaction (versions are never removed)
         self._workspace._store.update_doc(TABLE, self._id, {"default_version": version})
         self._record()
 
@@ -248,17 +251,26 @@ class PipelineEndpoint(StoredObject):
 
     def _rename(self, name: str, status: str | None) -> None:
         check_name(name, "Pipeline endpoint")
-        others = [r for r in _holders(self._workspace, name) if r["id"] != self._id]
-        if others:
-            raise PublishingError(
-                f"A pipeline endpoint named {name!r} already exists ({others[0]['id']}): choose another name, "
-                f"or archive that one first with PipelineEndpoint.get(ws, name={name!r}).archive().",
-                name=name,
-            )
-        rec = self._record()
-        if rec["name"] != name:
-            _free_name(self._workspace, name)
-        self._workspace._store.put_doc(TABLE, self._id, name, status or rec["status"], rec["doc"])
+        store = self._workspace._store
+
+        def change(row: dict[str, Any]) -> None:
+            row["name"] = name
+            if status is not None:
+                row["status"] = status
+
+        # the check, freeing the name and the rename in one transaction; only name (and status) are written,
+        # so a default version or status set by another process since this handle read the endpoint stays
+        with store.write():
+            others = [r for r in _holders(self._workspace, name) if r["id"] != self._id]
+            if others:
+                raise PublishingError(
+                    f"A pipeline endpoint named {name!r} already exists ({others[0]['id']}): choose another name, "
+                    f"or archive that one first with PipelineEndpoint.get(ws, name={name!r}).archive().",
+                    name=name,
+                )
+            if self._record()["name"] != name:
+                _free_name(self._workspace, name)
+            store.modify_doc(TABLE, self._id, change)
         self._record()
 
     def check_active(self) -> None:
@@ -337,13 +349,29 @@ def _holders(workspace: Any, name: str) -> builtins.list[dict[str, Any]]:
     return [r for r in workspace._store.find_docs(TABLE, name) if r["status"] != "Archived"]
 
 
+def _check_free(workspace: Any, name: str) -> None:
+    if _holders(workspace, name):
+        raise PublishingError(
+            f"A pipeline endpoint named {name!r} already exists: add a version with "
+            f"PipelineEndpoint.get(ws, name={name!r}).add_default(pipeline).",
+            name=name,
+        )
+
+
 def _free_name(workspace: Any, name: str) -> None:
-    """Rename the archived endpoint called ``name`` (if any) to ``"NAME (archived ID)"``, so another can take it."""
+    """Rename the archived endpoint called ``name`` (if any) to ``"NAME (archived ID)"``, so another can take it.
+
+    Each one is re-read inside the write: one reactivated or changed meanwhile keeps its state.
+    """
+
+    def change(row: dict[str, Any]) -> None:
+        if row["name"] == name and row["status"] == "Archived":
+            row["name"] = f"{name} (archived {row['id']})"
+            row["doc"]["archived_name"] = name
+
     for record in workspace._store.find_docs(TABLE, name):
         if record["status"] == "Archived":
-            archived_name = f"{name} (archived {record['id']})"
-            doc = {**record["doc"], "archived_name": name}
-            workspace._store.put_doc(TABLE, record["id"], archived_name, "Archived", doc)
+            workspace._store.modify_doc(TABLE, record["id"], change)
 
 
 def _as_published(workspace: Any, pipeline: Any, name: str) -> PublishedPipeline:

@@ -299,10 +299,11 @@ class Schedule(StoredObject):
         A new ``recurrence`` takes effect at once: its cadence counts from now (or from its ``start_time``) and
         it does not fire for times already past. ``status`` is ``"Active"`` or ``"Disabled"``. A new
         ``datastore`` or ``path_on_datastore`` is watched from now on: only later changes fire the schedule.
-        ``pipeline_parameters`` replaces the parameter values the runs get.
+        ``pipeline_parameters`` replaces the parameter values the runs get. Only what is given is written, in one
+        transaction: a firing the scheduler recorded, or a change another handle made, since stays.
         """
         rec = self._record()
-        doc = json.loads(json.dumps(rec["doc"]))
+        current = rec["doc"]
         label = f"Schedule {rec['name']!r}"
         data_args = {
             "datastore": datastore,
@@ -310,48 +311,63 @@ class Schedule(StoredObject):
             "data_path_parameter_name": data_path_parameter_name,
             "path_on_datastore": path_on_datastore,
         }
-        _check_kind(label, doc.get("recurrence") is not None, recurrence, data_args)
+        _check_kind(label, current.get("recurrence") is not None, recurrence, data_args)
         if status is not None and status not in STATUSES:
             raise DefinitionError(
                 f"{label}: status {status!r} is not 'Active' or 'Disabled'.{did_you_mean(str(status), STATUSES)}"
             )
-        new_name = rec["name"] if name is None else check_name(name, "Schedule")
+        new_name = None if name is None else check_name(name, "Schedule")
+        changes: dict[str, Any] = {}  # only these keys of the stored document are written
+        body_changes: dict[str, Any] = {}
         if description is not None:
-            doc["description"] = description
+            changes["description"] = description
         if pipeline_parameters is not None:
-            doc["body"]["ParameterAssignments"] = dict(pipeline_parameters)
+            body_changes["ParameterAssignments"] = dict(pipeline_parameters)
         if continue_on_step_failure is not None:
-            doc["body"]["ContinueRunOnStepFailure"] = bool(continue_on_step_failure)
-        if pipeline_parameters is not None or continue_on_step_failure is not None:
-            parse_body(doc["body"], self._defaults(), self._workspace)  # a bad parameter fails now
+            body_changes["ContinueRunOnStepFailure"] = bool(continue_on_step_failure)
+        if body_changes:  # a bad parameter fails now
+            parse_body({**current["body"], **body_changes}, self._defaults(), self._workspace)
         if polling_interval is not None:
             if not isinstance(polling_interval, (int, float)) or polling_interval <= 0:
                 raise DefinitionError(
                     f"polling_interval must be a positive number of minutes, got {polling_interval!r}."
                 )
-            doc["polling_interval"] = float(polling_interval)
+            changes["polling_interval"] = float(polling_interval)
         if data_path_parameter_name is not None:
-            doc["data_path_parameter_name"] = data_path_parameter_name
-        watch_changed = datastore is not None or path_on_datastore is not None
+            changes["data_path_parameter_name"] = data_path_parameter_name
         if datastore is not None:
             from jupyter_amlpipe.workspace.datastore import Datastore
 
-            doc["datastore"] = Datastore.get(self._workspace, str(getattr(datastore, "name", datastore))).name
+            changes["datastore"] = Datastore.get(self._workspace, str(getattr(datastore, "name", datastore))).name
         if path_on_datastore is not None:
-            doc["path_on_datastore"] = path_on_datastore
-        now = time.time()
-        state = json.loads(rec.get("last_state") or "{}")
-        if watch_changed:
+            changes["path_on_datastore"] = path_on_datastore
+        new_fingerprint = None
+        if datastore is not None or path_on_datastore is not None:
             from jupyter_amlpipe.publish.scheduler import fingerprint
 
-            state["fingerprint"] = fingerprint(self._workspace, doc["datastore"], doc["path_on_datastore"])
+            watched = {**current, **changes}
+            new_fingerprint = fingerprint(self._workspace, watched["datastore"], watched["path_on_datastore"])
+        now = time.time()
         if recurrence is not None:
-            doc["recurrence"] = recurrence.to_json()
-            doc["anchor"] = now
-        # the fired state first: a scheduler tick in between sees the old recurrence, already fired up to now
-        if recurrence is not None or watch_changed:
-            self._workspace._store.set_schedule_state(self._id, now if recurrence else rec.get("last_fired"), state)
-        self._workspace._store.put_doc(TABLE, self._id, new_name, status or rec["status"], doc)
+            changes["recurrence"] = recurrence.to_json()
+            changes["anchor"] = now
+
+        def change(row: dict[str, Any]) -> None:
+            # the row as stored now: what a scheduler tick or another handle wrote since the read above stays
+            row["doc"].update(changes)
+            row["doc"]["body"].update(body_changes)
+            if new_name is not None:
+                row["name"] = new_name
+            if status is not None:
+                row["status"] = status
+            if new_fingerprint is not None:
+                state = json.loads(row.get("last_state") or "{}")
+                state["fingerprint"] = new_fingerprint
+                row["last_state"] = state
+            if recurrence is not None:  # the new cadence counts from now: no firing for times already past
+                row["last_fired"] = now
+
+        self._workspace._store.modify_doc(TABLE, self._id, change)
         self._record()
 
     def _defaults(self) -> dict[str, Any]:

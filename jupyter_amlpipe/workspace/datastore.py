@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlpipe.errors import LookupFailed
+from jupyter_amlpipe.errors import DefinitionError, LookupFailed
 from jupyter_amlpipe.workspace import credentials, transfer
 from jupyter_amlpipe.workspace import datastore_cloud as cloud
 from jupyter_amlpipe.workspace import datastore_kinds as kinds
@@ -42,7 +42,9 @@ class Datastore:
     ``workspaceblobstore`` (the default) and ``workspacefilestore``, under
     ``<workspace>/datastores/<name>``. Register more with :meth:`register_local`,
     :meth:`register_fsspec` (any fsspec URL), :meth:`register_azure_blob_container`
-    (adlfs), :meth:`register_azure_file_share` (SMB) or :meth:`register_s3` (s3fs).
+    (adlfs), :meth:`register_azure_data_lake_gen2` (adlfs), :meth:`register_azure_file_share`
+    (SMB) or :meth:`register_s3` (s3fs). :meth:`set_as_default` makes one the default;
+    :meth:`unregister` removes a registration (never the data).
     """
 
     name: str
@@ -229,11 +231,108 @@ class Datastore:
                 datastore._fs.mkdir(bucket)
         return datastore
 
+    @classmethod
+    def register_azure_data_lake_gen2(
+        cls,
+        workspace: WorkspaceLike,
+        datastore_name: str,
+        filesystem: str,
+        account_name: str,
+        tenant_id: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | credentials.EnvSecret | None = None,
+        resource_url: str | None = None,
+        authority_url: str | None = None,
+        protocol: str | None = None,
+        endpoint: str | None = None,
+        overwrite: bool = False,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        grant_workspace_access: bool = False,
+        *,
+        account_key: str | credentials.EnvSecret | None = None,
+        sas_token: str | credentials.EnvSecret | None = None,
+    ) -> Datastore:
+        """Register an Azure Data Lake Storage Gen2 filesystem (through adlfs, ``pip install "jupyter_amlpipe[azure]"``).
+
+        adlfs reaches the account through its blob endpoint
+        (``<protocol>://<account_name>.blob.<endpoint>``; ``endpoint`` may also
+        be a full URL such as Azurite's). As in v1, the credentials are a
+        service principal (``tenant_id``, ``client_id``, ``client_secret``); an
+        ``account_key`` or ``sas_token`` (keyword-only, not in v1) works too,
+        and with none adlfs uses Azure's default credential chain. Secrets are
+        stored as for :meth:`register_azure_blob_container` (encrypted with the
+        workspace key, or ``EnvSecret("NAME")``), never printed.
+        ``resource_url``, ``authority_url``, ``subscription_id`` and
+        ``resource_group`` are recorded (the public Azure cloud's login is
+        used); ``grant_workspace_access`` is accepted and ignored.
+        """
+        secrets = {
+            "tenant_id": tenant_id,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "account_key": account_key,
+            "sas_token": sas_token,
+        }
+        recorded = {
+            "resource_url": resource_url,
+            "authority_url": authority_url,
+            "subscription_id": subscription_id,
+            "resource_group": resource_group,
+        }
+        config = cloud.adls_gen2_config(datastore_name, filesystem, account_name, secrets, protocol, endpoint, recorded)
+        return cls._register(workspace, datastore_name, config, overwrite)
+
+    @classmethod
+    def register_azure_sql_database(
+        cls, workspace: WorkspaceLike, datastore_name: str, *args: Any, **kwargs: Any
+    ) -> Datastore:
+        """Not provided: a datastore here is a file store; see the error for what to do instead."""
+        raise _database_not_provided("register_azure_sql_database", "Azure SQL Database", datastore_name)
+
+    @classmethod
+    def register_azure_postgre_sql(
+        cls, workspace: WorkspaceLike, datastore_name: str, *args: Any, **kwargs: Any
+    ) -> Datastore:
+        """Not provided: a datastore here is a file store; see the error for what to do instead."""
+        raise _database_not_provided("register_azure_postgre_sql", "Azure Database for PostgreSQL", datastore_name)
+
+    # -- v1 management ---------------------------------------------------------
+    def set_as_default(self) -> None:
+        """Make this the workspace's default datastore (v1; the same as ``ws.set_default_datastore(name)``)."""
+        records.set_default(self.workspace, self.name)
+        self._config["is_default"] = True
+
+    def unregister(self) -> None:
+        """Remove this datastore's registration from the workspace; the data it holds is left untouched.
+
+        Raises:
+            DefinitionError: this is the default datastore (make another the
+                default first).
+            LookupFailed: it is not registered (any more).
+        """
+        record = records.get_record(self.workspace, self.name)
+        if record["config"].get("is_default"):
+            others = sorted(r["name"] for r in records.list_records(self.workspace) if r["name"] != self.name)
+            raise DefinitionError(
+                f"Datastore {self.name!r} is the default datastore of workspace {self.workspace.name!r} and cannot "
+                "be unregistered. Make another one the default first, e.g. "
+                f"ws.set_default_datastore({(others or ['other'])[0]!r}), then unregister it.",
+                datastore=self.name,
+            )
+        self.workspace._store.delete_named("datastores", self.name)
+
     # -- attributes ----------------------------------------------------------
     @property
     def is_default(self) -> bool:
         """Whether this was the workspace's default datastore when it was loaded."""
         return bool(self._config.get("is_default"))
+
+    @property
+    def filesystem(self) -> str | None:
+        """The ADLS Gen2 filesystem name (v1 attribute), else None."""
+        value = self._config.get("filesystem")
+        return None if value is None else str(value)
 
     @property
     def container_name(self) -> str | None:
@@ -426,3 +525,14 @@ class Datastore:
         from jupyter_amlpipe.core.data import DataReference
 
         return DataReference(datastore=self, mode="download", path_on_compute=path_on_compute)
+
+
+def _database_not_provided(method: str, service: str, datastore_name: str) -> DefinitionError:
+    return DefinitionError(
+        f"Datastore.{method}({datastore_name!r}, ...) is not provided by jupyter_amlpipe: a datastore here is a "
+        f"file store (fsspec), not a database connection. To use {service} data, read it inside a step (e.g. "
+        "with SQLAlchemy, the password from an environment variable), or export the tables to files and register "
+        "where they are with Datastore.register_fsspec, register_azure_blob_container or register_local "
+        "(an AdlaStep can then query them with SQL on DuckDB).",
+        datastore=datastore_name,
+    )

@@ -23,7 +23,7 @@ from typing import Any
 from jupyter_amlpipe.errors import DefinitionError
 from jupyter_amlpipe.workspace.datastore_kinds import require_backend
 
-__all__ = ["azure_blob_config", "blob_endpoint", "filesystem_options", "s3_config"]
+__all__ = ["adls_gen2_config", "azure_blob_config", "blob_endpoint", "filesystem_options", "s3_config"]
 
 _CONTAINER = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 _FRESH = {"skip_instance_cache": True, "use_listings_cache": False}
@@ -92,6 +92,65 @@ def azure_blob_config(
         "account_protocol": protocol or ("http" if endpoint and endpoint.startswith("http://") else "https"),
         "blob_endpoint": blob_endpoint(account_name, protocol, endpoint),
     }
+
+
+def adls_gen2_config(
+    datastore_name: str,
+    filesystem: str,
+    account_name: str,
+    credentials: dict[str, Any],
+    protocol: str | None,
+    endpoint: str | None,
+    recorded: dict[str, Any],
+) -> dict[str, Any]:
+    """An ADLS Gen2 filesystem (``register_azure_data_lake_gen2``), reached by adlfs through the blob API.
+
+    adlfs talks to a Gen2 (hierarchical namespace) account through its blob
+    endpoint, ``<protocol>://<account>.blob.<endpoint>`` (or ``endpoint`` as
+    a full URL), so the filesystem is a container there. ``credentials``
+    holds the service principal (``tenant_id``, ``client_id``,
+    ``client_secret``) and/or ``account_key`` / ``sas_token``; ``recorded``
+    the v1 arguments kept only as attributes (authority and resource URLs,
+    subscription, resource group).
+    """
+    if not isinstance(filesystem, str) or not _CONTAINER.match(filesystem):
+        raise DefinitionError(
+            f"Datastore {datastore_name!r}: filesystem {filesystem!r} is not a valid ADLS Gen2 filesystem name: use "
+            "3-63 lowercase letters, digits and single hyphens (folders go in path_on_datastore).",
+            datastore=datastore_name,
+        )
+    config = azure_blob_config(
+        datastore_name,
+        filesystem,
+        account_name,
+        credentials.get("sas_token"),
+        credentials.get("account_key"),
+        protocol,
+        endpoint,
+        tenant_id=credentials.get("tenant_id"),
+        client_id=credentials.get("client_id"),
+        client_secret=credentials.get("client_secret"),
+    )
+    if (credentials.get("client_id") is None) != (credentials.get("client_secret") is None):
+        raise DefinitionError(
+            f"Datastore {datastore_name!r}: pass client_id and client_secret together (a service principal, with "
+            "its tenant_id), or neither.",
+            datastore=datastore_name,
+        )
+    if credentials.get("client_id") is not None and not credentials.get("tenant_id"):
+        raise DefinitionError(
+            f"Datastore {datastore_name!r}: a service principal (client_id, client_secret) needs its tenant_id.",
+            datastore=datastore_name,
+        )
+    del config["container_name"]
+    config.update(
+        datastore_type="AzureDataLakeGen2",
+        filesystem=filesystem,
+        tenant_id=credentials.get("tenant_id"),
+        client_id=credentials.get("client_id"),
+        **_drop_none(recorded),
+    )
+    return config
 
 
 def s3_config(

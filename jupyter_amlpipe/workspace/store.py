@@ -13,11 +13,12 @@ place for teams.
 
 from __future__ import annotations
 
+import copy
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -530,6 +531,32 @@ class MetadataStore:
             doc = json.loads(row[0])
             doc.update(values)
             conn.execute(f"UPDATE {table} SET doc = ? WHERE id = ?", (_dumps(doc), id))
+
+    def modify_doc(self, table: str, id: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """Read one published pipeline, endpoint or schedule and store what ``change`` altered, in one transaction.
+
+        ``change`` gets the row as :meth:`get_doc` returns it (read inside the write transaction, so nobody
+        writes in between) and edits it in place: ``name``, ``status``, ``doc`` and, for schedules,
+        ``last_fired`` and ``last_state`` (a dict or its JSON). Only the columns it changed are written.
+        Returns the row as stored; raises LookupFailed if there is no such row.
+        """
+        assert table in _PUBLISH_TABLES
+        editable = ("name", "status", "doc") + (("last_fired", "last_state") if table == "schedules" else ())
+        with self.write() as conn:
+            row = conn.execute(f"SELECT * FROM {table} WHERE id = ?", (id,)).fetchone()
+            if row is None:
+                raise LookupFailed(f"No {table[:-1].replace('_', ' ')} with id {id!r}.", id=id)
+            record = self._doc_row(row)
+            before = copy.deepcopy(record)
+            change(record)
+            if isinstance(record.get("last_state"), dict):
+                record["last_state"] = _dumps(record["last_state"])
+            changed = [c for c in editable if record.get(c) != before.get(c)]
+            if changed:
+                values = [_dumps(record[c]) if c == "doc" else record[c] for c in changed]
+                assignments = ", ".join(f"{c} = ?" for c in changed)
+                conn.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", (*values, id))
+        return record
 
     # -- endpoint versions -----------------------------------------------------------------
     def add_endpoint_version(self, endpoint_id: str, pipeline_id: str) -> str:
