@@ -18,7 +18,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from jupyter_amlpipe.errors import AmlpipeError
+from jupyter_amlpipe.errors import AmlpipeError, LookupFailed
 from jupyter_amlpipe.publish.recurrence import ScheduleRecurrence
 from jupyter_amlpipe.publish.service import PublishService
 
@@ -112,7 +112,7 @@ class SchedulerLoop:
                 props["amlpipe.schedule_missed"] = (
                     f"{len(times)} fire time(s) passed while no server ran (last {_iso(latest)}); fired once on start"
                 )
-            return self._fire(record, state, latest, props)
+            return self._fire(record, {}, latest, props)
         interval = float(doc["polling_interval"]) * 60.0
         polled = self._polled.get(record["id"])
         if polled is not None and now - polled < interval:
@@ -121,18 +121,18 @@ class SchedulerLoop:
         try:
             current = fingerprint(self.workspace, doc["datastore"], doc["path_on_datastore"])
         except AmlpipeError as exc:
-            state["last_error"] = exc.message
-            self.workspace._store.set_schedule_state(record["id"], last, state)
+            self._save(record["id"], None, {"last_error": exc.message})
             return None
         if current == state.get("fingerprint"):
             return None
-        state["fingerprint"] = current
+        state = {"fingerprint": current}
         props = {"amlpipe.schedule_trigger": f"data changed under {doc['datastore']}:{doc['path_on_datastore']}"}
         if polled is None and now - self.started_at < interval + 60:
             props["amlpipe.schedule_missed"] = "data changed while no server ran; fired once on start"
         return self._fire(record, state, now, props)
 
     def _fire(self, record: dict[str, Any], state: dict[str, Any], fired: float, props: dict[str, str]) -> str | None:
+        """Submit the schedule's pipeline; ``state`` holds what to remember with it (a data fingerprint)."""
         doc = record["doc"]
         body = json.loads(json.dumps(doc["body"]))
         param = doc.get("data_path_parameter_name")
@@ -149,8 +149,28 @@ class SchedulerLoop:
                 )
             else:
                 run_id = self.service.submit_published(doc["pipeline_id"], body, source="schedule", properties=props)
-            state.pop("last_error", None)
+            changes: dict[str, Any] = {**state, "last_error": None}
         except AmlpipeError as exc:  # e.g. the pipeline was disabled: remember why, try again next time
-            state["last_error"] = exc.message
-        self.workspace._store.set_schedule_state(record["id"], fired, state)
+            changes = {**state, "last_error": exc.message}
+        self._save(record["id"], fired, changes)
         return run_id
+
+    def _save(self, schedule_id: str, fired: float | None, changes: dict[str, Any]) -> None:
+        """Store what this tick learned, in one transaction over the schedule as it is now: a
+        ``schedule.update`` made while the tick ran keeps its recurrence time and its other state
+        (a None value removes that key)."""
+
+        def change(record: dict[str, Any]) -> None:
+            raw = record.get("last_state")
+            state = dict(raw) if isinstance(raw, dict) else json.loads(raw or "{}")
+            for key, value in changes.items():
+                if value is None:
+                    state.pop(key, None)
+                else:
+                    state[key] = value
+            record["last_state"] = state
+            if fired is not None:
+                record["last_fired"] = max(fired, record.get("last_fired") or fired)
+
+        with contextlib.suppress(LookupFailed):  # deleted while the tick ran: nothing to record
+            self.workspace._store.modify_doc("schedules", schedule_id, change)

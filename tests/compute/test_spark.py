@@ -414,6 +414,8 @@ def test_spark_compute_is_recorded_and_found_by_name(workspace: Any) -> None:
     attached = ComputeTarget.attach(workspace, "databricks", config)
     assert isinstance(attached, SparkCompute) and attached.master == "local[*]"
     assert isinstance(DatabricksCompute(workspace, "databricks"), SparkCompute)
+    assert isinstance(attached, DatabricksCompute) and isinstance(found, DatabricksCompute)  # as v1 code checks
+    assert not isinstance(workspace.get_default_datastore(), DatabricksCompute)
     assert "dapi-secret" not in json.dumps(workspace._store.get_named("compute_targets", "databricks"))
 
 

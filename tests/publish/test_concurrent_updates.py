@@ -170,3 +170,28 @@ def outcomes_winner(outcomes: list[str]) -> str:
     winners = [o for o in outcomes if o in ("renamed", "published")]
     assert len(winners) == 1, outcomes
     return winners[0]
+
+
+def test_a_tick_that_fires_while_the_schedule_is_updated_keeps_the_update(
+    workspace: Any, pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduler's own write merges into the schedule as it is then, not as the tick read it."""
+    published = pipeline.publish(name="greet")
+    loop = scheduler.SchedulerLoop(workspace)
+    schedule = Schedule.create(
+        workspace, "every-second", published.id, "tick-exp", recurrence=ScheduleRecurrence("Second", 1)
+    )
+    anchor = schedule._rec["doc"]["anchor"]
+    real_submit = loop.service.submit_published
+
+    def submit_while_updated(*args: Any, **kwargs: Any) -> Any:
+        run_id = real_submit(*args, **kwargs)
+        workspace._store.set_schedule_state(schedule.id, anchor + 50.0, {"note": "kept"})  # an update meanwhile
+        return run_id
+
+    monkeypatch.setattr(loop.service, "submit_published", submit_while_updated)
+    assert len(loop.tick(now=anchor + 1.5)) == 1
+
+    again = Schedule.get(workspace, schedule.id)
+    assert again._rec["last_fired"] == anchor + 50.0  # the later time written meanwhile stays
+    assert '"note": "kept"' in again._rec["last_state"] or '"note":"kept"' in again._rec["last_state"]

@@ -145,7 +145,19 @@ class DatabricksAttachConfiguration:
         return f"DatabricksAttachConfiguration(master={self.master!r})"
 
 
-class DatabricksCompute:
+class _DatabricksComputeMeta(type):
+    """Makes every SparkCompute an instance of DatabricksCompute (v1 code checks ``isinstance(t, DatabricksCompute)``)."""
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, SparkCompute) or type.__instancecheck__(cls, instance)
+
+    def __subclasscheck__(cls, subclass: Any) -> bool:
+        return type.__subclasscheck__(cls, subclass) or (
+            isinstance(subclass, type) and issubclass(subclass, SparkCompute)
+        )
+
+
+class DatabricksCompute(metaclass=_DatabricksComputeMeta):
     """v1 ``DatabricksCompute``: ``DatabricksCompute(ws, name)`` fetches a target; ``attach_configuration`` makes one.
 
     ``ComputeTarget.attach(ws, "databricks", DatabricksCompute.attach_configuration(...))``
