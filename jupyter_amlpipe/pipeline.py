@@ -1,6 +1,7 @@
 """v1's ``azureml.pipeline.core`` names in one module: pipelines, data, parameters, publishing, schedules."""
 
 from jupyter_amlpipe.core.data import PipelineData, PipelineParameter
+from jupyter_amlpipe.core.dataset import PipelineOutputFileDataset, PipelineOutputTabularDataset
 from jupyter_amlpipe.core.pipeline import Pipeline
 from jupyter_amlpipe.core.steps import StepSequence
 from jupyter_amlpipe.publish import (
@@ -19,6 +20,8 @@ __all__ = [
     "PipelineData",
     "PipelineEndpoint",
     "PipelineIdVersion",
+    "PipelineOutputFileDataset",
+    "PipelineOutputTabularDataset",
     "PipelineParameter",
     "PipelineRun",
     "PipelineVersion",

@@ -36,9 +36,14 @@ class PipelineParameter:
 
     def __init__(self, name: str, default_value: Any) -> None:
         self.name = check_identifier(name, "PipelineParameter")
-        if not isinstance(default_value, (DataPath, DataReference)):
+        if not isinstance(default_value, (DataPath, DataReference)) and not is_dataset(default_value):
             check_json_value(default_value, f"Default value of PipelineParameter {name!r}")
         self.default_value = default_value
+
+    @property
+    def _is_dataset(self) -> bool:
+        """A dataset parameter (v1: ``PipelineParameter(name, default_value=dataset)``)."""
+        return is_dataset(self.default_value)
 
     def __repr__(self) -> str:
         return f"PipelineParameter(name={self.name!r}, default_value={self.default_value!r})"
@@ -172,9 +177,11 @@ class PipelineData:
         pipeline_output_name: str | None = None,
         training_output: Any = None,
     ) -> None:
-        self.name = check_identifier(name, "PipelineData")
+        self._origin: PipelineData = self
+        self._name = check_identifier(name, "PipelineData")
+        self._auto_named = False  # an unnamed OutputFileDatasetConfig: Pipeline names it after its producer
         self.datastore = datastore
-        self.output_name = check_identifier(output_name, "PipelineData output") if output_name else self.name
+        self._output_name = check_identifier(output_name, "PipelineData output") if output_name else None
         self.output_mode = _check_mode(output_mode, f"PipelineData {name!r}")
         self.output_path_on_compute = output_path_on_compute
         self.output_overwrite = output_overwrite
@@ -183,7 +190,32 @@ class PipelineData:
         self.pipeline_output_name = pipeline_output_name
         self._producers: list[Step] = []
         self._input_mode: str = MOUNT
-        self._origin: PipelineData = self
+        self._input_name: str | None = None  # the consumer's dataset input name, when given
+        self._dataset_view = False  # consumed as a dataset (input_datasets[name] in the step)
+
+    @property
+    def name(self) -> str:
+        """The data's name (views made by ``as_download()``, ``as_dataset()``... share their origin's)."""
+        return self._origin._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._origin._name = check_identifier(value, "PipelineData")
+        self._origin._auto_named = False
+
+    @property
+    def output_name(self) -> str:
+        return self._origin._output_name or self.name
+
+    @output_name.setter
+    def output_name(self, value: str | None) -> None:
+        self._origin._output_name = check_identifier(value, "PipelineData output") if value else None
+
+    def _dataset_input_name(self) -> str | None:
+        """The consumer's name for this data in ``Run.get_context().input_datasets``, when it is a dataset input."""
+        if self._input_name:
+            return self._input_name
+        return self.name if self._dataset_view else None
 
     # -- producer bookkeeping (a step records itself when it lists us in outputs) ----
     def _add_producer(self, step: Step) -> None:
@@ -216,12 +248,53 @@ class PipelineData:
         """The original object (``as_download()`` returns a view of it)."""
         return self._origin
 
+    # -- as a dataset (v1 PipelineData.as_dataset / parse_delimited_files / parse_parquet_files) ----
+    def as_dataset(self) -> Any:
+        """This data as a FileDataset for the steps that consume it (v1: a ``PipelineOutputFileDataset``).
+
+        The consumer finds it in ``Run.get_context().input_datasets[name]`` (the name is the
+        PipelineData's, or the one given to ``.as_named_input(name)``); it still orders the steps.
+        """
+        from jupyter_amlpipe.core.dataset import PipelineOutputFileDataset
+
+        return PipelineOutputFileDataset._view_of(self)
+
+    def parse_delimited_files(
+        self,
+        include_path: bool = False,
+        separator: str = ",",
+        header: Any = True,
+        partition_format: str | None = None,
+        file_extension: str = "",
+        set_column_types: Any = None,
+        quoted_line_breaks: bool = False,
+    ) -> Any:
+        """This data's delimited files as a TabularDataset for its consumers (v1 ``PipelineOutputTabularDataset``)."""
+        return self.as_dataset().parse_delimited_files(
+            include_path, separator, header, partition_format, file_extension, set_column_types, quoted_line_breaks
+        )
+
+    def parse_parquet_files(
+        self,
+        include_path: bool = False,
+        partition_format: str | None = None,
+        file_extension: str = ".parquet",
+        set_column_types: Any = None,
+    ) -> Any:
+        """This data's parquet files as a TabularDataset for its consumers (v1; reading needs pyarrow)."""
+        return self.as_dataset().parse_parquet_files(include_path, partition_format, file_extension, set_column_types)
+
     def _location(self, step_run_id: str) -> str:
         """Where the producer's output is stored on the datastore."""
         return f"azureml/{step_run_id}/{self.name}"
 
     def __repr__(self) -> str:
         return f"PipelineData(name={self.name!r}, datastore={_datastore_name(self.datastore) if self.datastore else None!r})"
+
+
+def is_dataset(value: Any) -> bool:
+    """A FileDataset or TabularDataset (see :mod:`jupyter_amlpipe.workspace.dataset`), without importing it."""
+    return callable(getattr(value, "_spec", None)) and getattr(type(value), "_kind", "") in ("file", "tabular")
 
 
 def _is_dataset_input(item: Any) -> bool:

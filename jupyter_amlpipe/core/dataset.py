@@ -25,11 +25,26 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from jupyter_amlpipe.core.data import DOWNLOAD, MOUNT, UPLOAD, PipelineData, check_relative_path
+from jupyter_amlpipe.core.data import (
+    DOWNLOAD,
+    MOUNT,
+    UPLOAD,
+    PipelineData,
+    PipelineParameter,
+    check_relative_path,
+    is_dataset,
+)
 from jupyter_amlpipe.core.naming import check_identifier
 from jupyter_amlpipe.errors import DefinitionError
 
-__all__ = ["DEFAULT_OUTPUT_PATH", "DatasetConsumptionConfig", "OutputFileDatasetConfig", "OutputTabularDatasetConfig"]
+__all__ = [
+    "DEFAULT_OUTPUT_PATH",
+    "DatasetConsumptionConfig",
+    "OutputFileDatasetConfig",
+    "OutputTabularDatasetConfig",
+    "PipelineOutputFileDataset",
+    "PipelineOutputTabularDataset",
+]
 
 DEFAULT_OUTPUT_PATH = "dataset/{run-id}/{output-name}"
 
@@ -37,14 +52,26 @@ DEFAULT_OUTPUT_PATH = "dataset/{run-id}/{output-name}"
 class DatasetConsumptionConfig:
     """A dataset as a named step input (v1 ``DatasetConsumptionConfig``).
 
-    ``dataset`` is a FileDataset or TabularDataset; ``mode`` is ``"direct"``
-    (the default: for a step, the same as mount), ``"mount"`` or ``"download"``.
+    ``dataset`` is a FileDataset or TabularDataset, or a PipelineParameter whose default is one
+    (v1: the dataset is then chosen at submit, ``pipeline_parameters={name: other_dataset}``);
+    ``mode`` is ``"direct"`` (the default: for a step, the same as mount), ``"mount"`` or ``"download"``.
     """
 
     _dataset_input = True  # recognized by core.data.is_data without importing this module
 
     def __init__(self, name: str, dataset: Any, mode: str = "direct", path_on_compute: str | None = None) -> None:
         self.name = check_identifier(name, "Dataset input")
+        if isinstance(dataset, PipelineParameter) and not dataset._is_dataset:
+            raise DefinitionError(
+                f"Dataset input {name!r}: PipelineParameter {dataset.name!r} has the default "
+                f"{dataset.default_value!r}, not a dataset. Give it a FileDataset or TabularDataset default.",
+                parameter=dataset.name,
+            )
+        if not isinstance(dataset, PipelineParameter) and not is_dataset(dataset):
+            raise DefinitionError(
+                f"Dataset input {name!r}: {dataset!r} is not a dataset; pass a FileDataset or TabularDataset "
+                "(Dataset.File.from_files(...), Dataset.get_by_name(ws, name)) or a PipelineParameter with one.",
+            )
         self.dataset = dataset
         if mode not in ("direct", MOUNT, DOWNLOAD):
             raise DefinitionError(
@@ -60,8 +87,23 @@ class DatasetConsumptionConfig:
         return DatasetConsumptionConfig(self.name, self.dataset, DOWNLOAD, path_on_compute)
 
     def _identity(self) -> str:
-        """What makes two inputs the same data: the dataset's definition."""
+        """What makes two inputs the same data: the dataset's definition (or the parameter that chooses it)."""
+        if isinstance(self.dataset, PipelineParameter):
+            return f"parameter:{self.dataset.name}"
         return str(self.dataset._identity())
+
+    def _dataset_for(self, parameters: dict[str, Any]) -> Any:
+        """The dataset this input reads in a run whose parameter values are ``parameters``."""
+        if not isinstance(self.dataset, PipelineParameter):
+            return self.dataset
+        value = parameters.get(self.dataset.name, self.dataset.default_value)
+        if not is_dataset(value):
+            raise DefinitionError(
+                f"Dataset input {self.name!r}: pipeline parameter {self.dataset.name!r} is {value!r}, not a dataset. "
+                "Pass a FileDataset or TabularDataset (e.g. Dataset.get_by_name(ws, name)).",
+                parameter=self.dataset.name,
+            )
+        return value
 
     def __repr__(self) -> str:
         return f"DatasetConsumptionConfig(name={self.name!r}, mode={self.mode!r}, dataset={self.dataset!r})"
@@ -92,6 +134,7 @@ class OutputFileDatasetConfig(PipelineData):
                 )
             store, path = destination
         super().__init__(name or "output", datastore=store)
+        self._auto_named = name is None  # named "<step>_output" by the Pipeline that holds its producer
         self.destination = destination
         self._path_template = _check_template(path, self.name)
         self.source = source
@@ -99,7 +142,6 @@ class OutputFileDatasetConfig(PipelineData):
         self._output_mode = UPLOAD
         self._overwrite = False
         self._register: dict[str, Any] | None = None
-        self._input_name: str | None = None
 
     # -- v1 API -------------------------------------------------------------
     def as_upload(self, overwrite: bool = False, source_globs: Any = None) -> OutputFileDatasetConfig:
@@ -120,7 +162,8 @@ class OutputFileDatasetConfig(PipelineData):
     def as_input(self, name: str | None = None) -> PipelineData:
         """This output as another step's input (orders the steps, like PipelineData)."""
         view = PipelineData.as_mount(self)
-        view._input_name = check_identifier(name, "Dataset input") if name else self.name  # type: ignore[attr-defined]
+        view._input_name = check_identifier(name, "Dataset input") if name else None
+        view._dataset_view = True
         return view
 
     def register_on_complete(
@@ -148,8 +191,7 @@ class OutputFileDatasetConfig(PipelineData):
         ``header`` is True/False or v1's ``PromoteHeadersBehavior`` (``NO_HEADERS`` reads no header row);
         ``path_glob`` keeps only the files whose path inside the output matches it (``"*.csv"``).
         """
-        has_header = bool(header) and str(getattr(header, "name", header)).upper() not in ("NO_HEADERS", "0")
-        options = {"format": "delimited", "separator": separator, "header": has_header}
+        options = {"format": "delimited", "separator": separator, "header": _has_header(header)}
         return self._as_table(options, include_path, path_glob)
 
     def read_parquet_files(
@@ -165,15 +207,7 @@ class OutputFileDatasetConfig(PipelineData):
     def _as_table(
         self, options: dict[str, Any], include_path: bool, path_glob: str | None
     ) -> OutputTabularDatasetConfig:
-        if path_glob is not None:
-            check_relative_path(path_glob.replace("*", "x").replace("?", "x"), f"{self!r}: path_glob")
-        view: Any = copy.copy(self)
-        view.__class__ = OutputTabularDatasetConfig
-        view._origin = self._origin
-        view._input_mode = MOUNT
-        view._input_name = self._input_name or self.name
-        view._tabular = {**options, "include_path": bool(include_path), "path_glob": path_glob}
-        return view  # type: ignore[no-any-return]
+        return _table_view(self, OutputTabularDatasetConfig, options, include_path, path_glob)  # type: ignore[no-any-return]
 
     # -- used by the runner ---------------------------------------------------
     def _location(self, step_run_id: str) -> str:
@@ -199,7 +233,7 @@ class OutputTabularDatasetConfig(OutputFileDatasetConfig):
     def as_input(self, name: str | None = None) -> OutputTabularDatasetConfig:
         """This table as another step's input called ``name`` (default: the output's name)."""
         view = copy.copy(self)
-        view._input_name = check_identifier(name, "Dataset input") if name else self.name
+        view._input_name = check_identifier(name, "Dataset input") if name else None
         return view
 
     def keep_columns(self, columns: str | list[str]) -> OutputTabularDatasetConfig:
@@ -234,6 +268,112 @@ class OutputTabularDatasetConfig(OutputFileDatasetConfig):
 
     def __repr__(self) -> str:
         return f"OutputTabularDatasetConfig(name={self.name!r}, format={self._tabular.get('format')!r})"
+
+
+class PipelineOutputFileDataset(PipelineData):
+    """PipelineData consumed as a FileDataset (v1 ``PipelineData.as_dataset()``).
+
+    It stands for the same data (listing it in a producer's ``outputs`` or a consumer's ``inputs`` or
+    ``arguments`` links the steps as the PipelineData does); inside a consumer,
+    ``Run.get_context().input_datasets[name]`` is the data's folder, ``name`` being the PipelineData's
+    name or the one given to :meth:`as_named_input`.
+    """
+
+    @classmethod
+    def _view_of(cls, data: PipelineData) -> PipelineOutputFileDataset:
+        view: Any = copy.copy(data)
+        view.__class__ = cls
+        view._origin = data._origin
+        view._dataset_view = True
+        return view  # type: ignore[no-any-return]
+
+    def as_named_input(self, name: str) -> PipelineOutputFileDataset:
+        """This dataset as an input called ``name`` (``input_datasets[name]`` in the consuming step)."""
+        view = copy.copy(self)
+        view._input_name = check_identifier(name, "Dataset input")
+        return view
+
+    def parse_delimited_files(
+        self,
+        include_path: bool = False,
+        separator: str = ",",
+        header: Any = True,
+        partition_format: str | None = None,
+        file_extension: str = "",
+        set_column_types: Any = None,
+        quoted_line_breaks: bool = False,
+    ) -> PipelineOutputTabularDataset:
+        """The delimited files (CSV by default) as a TabularDataset for the consumers (v1).
+
+        ``header`` is True/False or v1's ``PromoteHeadersBehavior`` (``NO_HEADERS`` reads no header row);
+        ``file_extension`` (``".csv"``) keeps only the files that end with it.
+        """
+        options = {"format": "delimited", "separator": separator, "header": _has_header(header)}
+        return _table_view(self, PipelineOutputTabularDataset, options, include_path, _extension_glob(file_extension))  # type: ignore[no-any-return]
+
+    def parse_parquet_files(
+        self,
+        include_path: bool = False,
+        partition_format: str | None = None,
+        file_extension: str = ".parquet",
+        set_column_types: Any = None,
+    ) -> PipelineOutputTabularDataset:
+        """The parquet files as a TabularDataset for the consumers (v1; reading needs pyarrow)."""
+        options = {"format": "parquet"}
+        return _table_view(self, PipelineOutputTabularDataset, options, include_path, _extension_glob(file_extension))  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class PipelineOutputTabularDataset(PipelineOutputFileDataset):
+    """PipelineData read as one table by its consumers (v1 ``PipelineOutputTabularDataset``).
+
+    Made by ``PipelineData.parse_delimited_files()`` or ``.parse_parquet_files()``; inside the consumer
+    ``Run.get_context().input_datasets[name].to_pandas_dataframe()`` reads it, as for
+    :class:`OutputTabularDatasetConfig`.
+    """
+
+    _tabular: dict[str, Any]
+
+    def keep_columns(self, columns: str | list[str]) -> PipelineOutputTabularDataset:
+        """Read only these columns (v1)."""
+        view = copy.copy(self)
+        view._tabular = {**self._tabular, "keep_columns": [columns] if isinstance(columns, str) else list(columns)}
+        return view
+
+    def drop_columns(self, columns: str | list[str]) -> PipelineOutputTabularDataset:
+        """Read every column but these (v1)."""
+        view = copy.copy(self)
+        view._tabular = {**self._tabular, "drop_columns": [columns] if isinstance(columns, str) else list(columns)}
+        return view
+
+
+def _has_header(header: Any) -> bool:
+    """True/False, or v1's ``PromoteHeadersBehavior`` (only ``NO_HEADERS`` means no header row)."""
+    return bool(header) and str(getattr(header, "name", header)).upper() not in ("NO_HEADERS", "0")
+
+
+def _extension_glob(file_extension: str) -> str | None:
+    ext = (file_extension or "").strip()
+    if not ext:
+        return None
+    return f"*{ext}" if ext.startswith(".") else f"*.{ext}"
+
+
+def _table_view(
+    data: PipelineData, cls: type, options: dict[str, Any], include_path: bool, path_glob: str | None
+) -> Any:
+    """A view of ``data`` that its consumers read as a table with ``options`` (one mechanism for both kinds)."""
+    if path_glob is not None:
+        check_relative_path(path_glob.replace("*", "x").replace("?", "x"), f"{data!r}: path_glob")
+    view: Any = copy.copy(data)
+    view.__class__ = cls
+    view._origin = data._origin
+    view._input_mode = MOUNT
+    view._dataset_view = True
+    view._tabular = {**options, "include_path": bool(include_path), "path_glob": path_glob}
+    return view
 
 
 def _check_template(path: str, name: str) -> str:

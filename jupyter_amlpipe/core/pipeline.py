@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from jupyter_amlpipe.core.data import PipelineData, PipelineParameter, data_identity, data_name, is_data
+from jupyter_amlpipe.core.data import (
+    PipelineData,
+    PipelineParameter,
+    data_identity,
+    data_name,
+    is_data,
+    is_dataset,
+)
 from jupyter_amlpipe.core.graph import CycleError, StepGraph
 from jupyter_amlpipe.core.naming import check_json_value
 from jupyter_amlpipe.core.steps.base import Step, flatten_steps
@@ -98,6 +106,7 @@ class Pipeline:
                     data_by_id[id(data)] = data
             step._consumed = consumed  # type: ignore[attr-defined]
             consumed_by.append(consumed)
+        _name_unnamed_outputs(self._steps)  # now that outputs handed on in arguments are known too
         # A second pass: a producer inferred from arguments may come after its consumer in the list.
         for i, step in enumerate(self._steps):
             for data in consumed_by[i]:
@@ -184,6 +193,12 @@ class Pipeline:
                     f"{did_you_mean(key, params)}",
                     parameter=key,
                 )
+            if params[key]._is_dataset and not is_dataset(value):
+                raise DefinitionError(
+                    f"Pipeline parameter {key!r} takes a dataset (its default is {params[key].default_value!r}); "
+                    f"got {value!r:.80}. Pass a FileDataset or TabularDataset, e.g. Dataset.get_by_name(ws, name).",
+                    parameter=key,
+                )
             if not _is_datapath_like(value):
                 check_json_value(value, f"Value of pipeline parameter {key!r}")
             values[key] = value
@@ -229,7 +244,38 @@ class Pipeline:
 
 
 def _is_datapath_like(value: Any) -> bool:
-    return type(value).__name__ in ("DataPath", "DataReference")
+    return type(value).__name__ in ("DataPath", "DataReference") or is_dataset(value)
+
+
+def _name_unnamed_outputs(steps: list[Step]) -> None:
+    """Name every unnamed ``OutputFileDatasetConfig()`` after its producer: ``<step>_output``, ``<step>_output_2``.
+
+    v1 generates a name; here it is derived from the definition only (the producing step's name and the
+    output's place among that step's unnamed outputs), so the same pipeline built again gets the same
+    names, and so the same reuse keys and recorded pipelines. A name some other data already has is skipped.
+    """
+    unnamed = {id(o): o for s in steps for o in s.outputs if o._root()._auto_named}
+    if not unnamed:
+        return
+    taken = {data_name(i) for s in steps for i in [*s.inputs, *s.outputs] if id(_root_of(i)) not in unnamed}
+    for step in steps:
+        base = re.sub(r"[^A-Za-z0-9_]", "_", step.name)
+        base = base if base and not base[0].isdigit() else f"step_{base}"
+        position = 0
+        for out in step.outputs:
+            if id(out) not in unnamed:
+                continue
+            position += 1
+            name = f"{base}_output" if position == 1 else f"{base}_output_{position}"
+            while name in taken:
+                position += 1
+                name = f"{base}_output_{position}"
+            taken.add(name)
+            out._root()._name = name  # keeps _auto_named: a pipeline built again derives the same name
+
+
+def _root_of(item: Any) -> Any:
+    return item._root() if isinstance(item, PipelineData) else item
 
 
 def _listing_warning(step: Step, data: PipelineData, role: str) -> str:

@@ -18,8 +18,9 @@ from jupyter_amlpipe.core.data import (
     DataReference,
     PipelineData,
     PipelineParameter,
+    is_dataset,
 )
-from jupyter_amlpipe.core.dataset import DatasetConsumptionConfig, OutputFileDatasetConfig, OutputTabularDatasetConfig
+from jupyter_amlpipe.core.dataset import DatasetConsumptionConfig, OutputFileDatasetConfig, PipelineOutputFileDataset
 from jupyter_amlpipe.core.environment import CondaDependencies, Environment, RunConfiguration
 from jupyter_amlpipe.core.pipeline import Pipeline
 from jupyter_amlpipe.core.steps import STEP_TYPES
@@ -71,14 +72,20 @@ class _Encoder:
             encoded = {
                 "$pd": self.pipeline_data(v),
                 "mode": v._input_mode,
-                "input_name": getattr(v, "_input_name", None),
+                "input_name": v._dataset_input_name(),  # the final name (unnamed outputs are named by Pipeline)
             }
-            if isinstance(v, OutputTabularDatasetConfig):
-                encoded["tabular"] = v._tabular
+            table = getattr(v, "_tabular", None)  # OutputTabularDatasetConfig, PipelineOutputTabularDataset
+            if table is not None:
+                encoded["tabular"] = table
+            if isinstance(v, PipelineOutputFileDataset):
+                encoded["dataset"] = "file"
             return encoded
         if isinstance(v, DatasetConsumptionConfig):
-            dataset = {"spec": v.dataset._spec(), "name": v.dataset.name, "version": v.dataset.version}
-            return {"$dataset": [v.name, v.mode, v.path_on_compute, dataset]}
+            if isinstance(v.dataset, PipelineParameter):  # chosen at submit: recorded as the parameter
+                return {"$dataset": [v.name, v.mode, v.path_on_compute, self.value(v.dataset, where)]}
+            return {"$dataset": [v.name, v.mode, v.path_on_compute, _dataset_doc(v.dataset)]}
+        if is_dataset(v):  # a dataset parameter's default or assigned value
+            return {"$datasetdef": _dataset_doc(v)}
         if isinstance(v, DataReference):
             return {
                 "$ref": [
@@ -113,6 +120,20 @@ class _Encoder:
         if isinstance(v, dict):
             return {"$dict": {str(k): self.value(x, where) for k, x in v.items()}}
         raise DefinitionError(f"{where}: {type(v).__name__} values cannot be recorded with a pipeline.")
+
+
+def _dataset_doc(dataset: Any) -> dict[str, Any]:
+    """A dataset by its definition, and its registration (name, version, id) when it has one."""
+    return {"spec": dataset._spec(), "name": dataset.name, "version": dataset.version, "id": dataset.id}
+
+
+def _dataset_from(workspace: Any, doc: dict[str, Any]) -> Any:
+    from importlib import import_module
+
+    dataset_cls = import_module("jupyter_amlpipe.workspace.dataset").Dataset
+    loaded = dataset_cls._from_spec(workspace, doc["spec"])
+    loaded.name, loaded.version, loaded.id = doc.get("name"), doc.get("version"), doc.get("id")
+    return loaded
 
 
 def _env_spec(env: Environment) -> dict[str, Any]:
@@ -223,18 +244,23 @@ class _Decoder:
                 )
                 table._tabular = dict(v["tabular"])
                 view = table.as_input(v.get("input_name") or None)
+            elif v.get("tabular") is not None:  # PipelineData.parse_delimited_files() / parse_parquet_files()
+                parsed = pd.as_dataset().parse_parquet_files()
+                parsed._tabular = dict(v["tabular"])
+                view = parsed.as_named_input(v["input_name"]) if v.get("input_name") else parsed
+            elif v.get("dataset") == "file":  # PipelineData.as_dataset()
+                view = PipelineOutputFileDataset._view_of(view)
+                view._input_name = v.get("input_name") or None
             elif v.get("input_name"):
                 view = PipelineData.as_mount(pd) if view is pd else view
-                view._input_name = v["input_name"]  # type: ignore[attr-defined]
+                view._input_name = v["input_name"]
             return view
         if "$dataset" in v:
-            from importlib import import_module
-
             name, mode, on_compute, dataset = v["$dataset"]
-            dataset_cls = import_module("jupyter_amlpipe.workspace.dataset").Dataset
-            loaded = dataset_cls._from_spec(self.ws, dataset["spec"])
-            loaded.name, loaded.version = dataset["name"], dataset["version"]
+            loaded = self.value(dataset) if "$param" in dataset else _dataset_from(self.ws, dataset)
             return DatasetConsumptionConfig(name, loaded, mode, on_compute)
+        if "$datasetdef" in v:
+            return _dataset_from(self.ws, v["$datasetdef"])
         if "$ref" in v:
             store, name, path, mode, on_compute, overwrite = v["$ref"]
             return DataReference(self.store(store), name, path, mode, on_compute, overwrite)

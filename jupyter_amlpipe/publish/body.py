@@ -31,6 +31,7 @@ class Submission:
     display_name: str | None = None
     regenerate_outputs: bool = False
     ignored: list[str] = field(default_factory=list)  # fields accepted and ignored, as the caller spelled them
+    datasets: dict[str, str] = field(default_factory=dict)  # dataset parameter -> registered dataset id
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -71,6 +72,12 @@ def check_value(name: str, default: Any, value: Any) -> Any:
     A string that spells a number or a boolean is taken for a number or boolean parameter: v1's callers
     (its C# and Logic Apps examples) send every parameter value as a string.
     """
+    if isinstance(default, dict) and "$datasetdef" in default:
+        raise DefinitionError(
+            f"Parameter {name!r} takes a dataset: assign it with "
+            f'"DataSetDefinitionValueAssignments": {{{name!r}: {{"SavedDataSetReference": {{"Id": DATASET_ID}}}}}}.',
+            parameter=name,
+        )
     if default is None or (isinstance(default, dict) and ("datastore" in default or "$datapath" in default)):
         return value
     if isinstance(value, str) and isinstance(default, (bool, int, float)):
@@ -149,15 +156,7 @@ def parse_body(body: Any, defaults: dict[str, Any], workspace: Any) -> Submissio
             )
         checked[key] = check_value(key, defaults[key], value)
     data_paths = _data_paths(_mapping(fields, "DataPathAssignments"), defaults, workspace)
-    datasets = _mapping(fields, "DataSetDefinitionValueAssignments")
-    if datasets:
-        first = next(iter(datasets))
-        raise DefinitionError(
-            f"DataSetDefinitionValueAssignments names {first!r}: this server does not take dataset assignments. "
-            'Pass data as a DataPath parameter: "DataPathAssignments": '
-            f'{{{first!r}: {{"DataStoreName": NAME, "RelativePath": PATH}}}}.',
-            parameter=str(first),
-        )
+    datasets = _datasets(_mapping(fields, "DataSetDefinitionValueAssignments"), defaults, workspace)
     description = _optional(fields, "Description", str, "a string")
     display_name = _optional(fields, "DisplayName", str, "a string")
     cont = _optional(fields, "ContinueRunOnStepFailure", bool, "true or false")
@@ -170,6 +169,7 @@ def parse_body(body: Any, defaults: dict[str, Any], workspace: Any) -> Submissio
         cont,
         {str(k): str(v) for k, v in _mapping(fields, "Tags").items()},
         {str(k): str(v) for k, v in _mapping(fields, "Properties").items()},
+        datasets=datasets,
         display_name=display_name,
         regenerate_outputs=bool(rerun),
         ignored=ignored,
@@ -205,6 +205,51 @@ def _data_paths(assigned: dict[str, Any], defaults: dict[str, Any], workspace: A
     return data_paths
 
 
+_DATASET_SHAPE = (
+    '{"SavedDataSetReference": {"Id": DATASET_ID}} or {"SavedDataSetReference": {"Name": NAME, "Version": N}}'
+)
+
+
+def _datasets(assigned: dict[str, Any], defaults: dict[str, Any], workspace: Any) -> dict[str, str]:
+    """v1's DataSetDefinitionValueAssignments: a registered dataset (by id, or name and version) per parameter."""
+    from jupyter_amlpipe.workspace.dataset import Dataset
+
+    chosen: dict[str, str] = {}
+    for key, value in assigned.items():
+        where = f"DataSetDefinitionValueAssignments[{key!r}]"
+        if key not in defaults:
+            raise DefinitionError(
+                f"DataSetDefinitionValueAssignments names {key!r}, which is not a parameter of this pipeline."
+                f"{did_you_mean(key, defaults)}",
+                parameter=key,
+            )
+        default = defaults[key]
+        if not (isinstance(default, dict) and "$datasetdef" in default):
+            other = "DataPathAssignments" if isinstance(default, dict) else "ParameterAssignments"
+            raise DefinitionError(
+                f"{where}: parameter {key!r} does not take a dataset (its default is {default!r}); "
+                f"assign it with {other}.",
+                parameter=key,
+            )
+        ref = value.get("SavedDataSetReference") or value.get("DataSetReference") if isinstance(value, dict) else None
+        ref = ref if isinstance(ref, dict) else value
+        if not isinstance(ref, dict):
+            raise DefinitionError(f"{where} must be {_DATASET_SHAPE}.", parameter=key)
+        fields = {str(k).lower(): v for k, v in ref.items()}
+        try:
+            if isinstance(fields.get("id"), str) and fields["id"]:
+                dataset = Dataset.get_by_id(workspace, fields["id"])
+            elif isinstance(fields.get("name"), str) and fields["name"]:
+                dataset = Dataset.get_by_name(workspace, fields["name"], str(fields.get("version") or "latest"))
+            else:
+                raise DefinitionError(f"{where} must be {_DATASET_SHAPE}.", parameter=key)
+        except LookupFailed as exc:
+            raise DefinitionError(f"{where}: {exc.message}", parameter=key) from exc
+        assert dataset.id is not None
+        chosen[key] = dataset.id
+    return chosen
+
+
 def _mapping(body: dict[str, Any], key: str) -> dict[str, Any]:
     value = body.get(key)
     if value is None:
@@ -224,11 +269,14 @@ def _check_datastore(workspace: Any, name: str, parameter: str) -> None:
 
 
 def parameter_values(workspace: Any, submission: Submission) -> dict[str, Any]:
-    """The pipeline_parameters a submission assigns (data paths as DataPath objects)."""
+    """The pipeline_parameters a submission assigns (data paths as DataPath objects, datasets as datasets)."""
     from jupyter_amlpipe.core.data import DataPath
+    from jupyter_amlpipe.workspace.dataset import Dataset
     from jupyter_amlpipe.workspace.datastore import Datastore
 
     values = dict(submission.parameters)
     for key, (store, path) in submission.data_paths.items():
         values[key] = DataPath(Datastore.get(workspace, store), path)
+    for key, dataset_id in submission.datasets.items():
+        values[key] = Dataset.get_by_id(workspace, dataset_id)
     return values

@@ -71,9 +71,21 @@ BODY_FIELDS: tuple[BodyField, ...] = (
     BodyField("Properties", _STRINGS, "The run's properties (values are stored as strings)."),
     BodyField(
         "DataSetDefinitionValueAssignments",
-        {"type": "object", "maxProperties": 0},
-        "v1's dataset assignments: accepted when empty (v1 callers often send {}); a non-empty value is "
-        "refused (pass data with DataPathAssignments).",
+        {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "SavedDataSetReference": {
+                        "type": "object",
+                        "properties": {"Id": {"type": "string"}, "Name": {"type": "string"}, "Version": {}},
+                    }
+                },
+            },
+        },
+        "Dataset parameters by name: a registered dataset, "
+        '{"SavedDataSetReference": {"Id": DATASET_ID}} (or {"Name": NAME, "Version": N}); the dataset is '
+        "looked up at submit. Empty ({}) is fine.",
     ),
     *(
         BodyField(name, {}, f"{what} Accepted and ignored.", honoured=False)

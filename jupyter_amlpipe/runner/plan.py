@@ -13,7 +13,7 @@ from types import FrameType
 from typing import Any
 
 from jupyter_amlpipe.core.compute_target import ComputeTarget
-from jupyter_amlpipe.core.data import PipelineData
+from jupyter_amlpipe.core.data import PipelineData, is_dataset
 from jupyter_amlpipe.core.graph import StepGraph
 from jupyter_amlpipe.core.pipeline import Pipeline
 from jupyter_amlpipe.core.steps.base import Step
@@ -218,7 +218,7 @@ def records(plan: Plan) -> list[dict[str, Any]]:
                     "source_directory": str(sp.source_dir),
                     "depends_on": sorted(plan.graph.deps.get(sp.index, ())),
                     "outputs": {n: {"datastore": s.name, "path": p} for n, (s, p) in sp.outputs.items()},
-                    "output_names": {o.output_name: o.name for o in step.outputs if o.output_name != o.name},
+                    "output_names": _output_aliases(step),
                     "submitted_by": user,
                     "index": sp.index,
                 },
@@ -256,8 +256,20 @@ def recorded_pipeline(workspace: Any, run_id: str) -> dict[str, Any] | None:
     return doc
 
 
+def _output_aliases(step: Step) -> dict[str, str]:
+    """Other names ``get_output_data`` accepts: output_name, and "output" for a step's one unnamed output."""
+    aliases = {o.output_name: o.name for o in step.outputs if o.output_name != o.name}
+    unnamed = [o for o in step.outputs if o._auto_named]
+    if len(unnamed) == 1 and all(o.name != "output" for o in step.outputs):
+        aliases.setdefault("output", unnamed[0].name)
+    return aliases
+
+
 def _describe_data(value: Any) -> dict[str, Any]:
-    """A data-valued parameter (DataPath, DataReference) as it is recorded with the run."""
+    """A data-valued parameter (DataPath, DataReference, a dataset) as it is recorded with the run."""
+    if is_dataset(value):
+        spec = value._spec()
+        return {"dataset": value.name, "version": value.version, "id": value.id, "definition": spec}
     store = getattr(value, "datastore", None)
     return {"datastore": getattr(store, "name", str(store)), "path_on_datastore": value.path_on_datastore}
 

@@ -19,11 +19,59 @@ from jupyter_amlpipe.core.data import (
     check_relative_path,
     data_identity,
     data_name,
+    is_dataset,
 )
-from jupyter_amlpipe.core.dataset import DatasetConsumptionConfig, OutputFileDatasetConfig, OutputTabularDatasetConfig
+from jupyter_amlpipe.core.dataset import DatasetConsumptionConfig, OutputFileDatasetConfig
 from jupyter_amlpipe.errors import DefinitionError, ExecutionError
 from jupyter_amlpipe.runner.job import StepJob
 from jupyter_amlpipe.runner.plan import Plan, StepPlan
+
+# Variables a step process relies on: a dataset named like one keeps only AZUREML_DATAREFERENCE_<name>.
+_RESERVED = frozenset(
+    [
+        "PATH",
+        "HOME",
+        "USER",
+        "USERNAME",
+        "LOGNAME",
+        "SHELL",
+        "PWD",
+        "OLDPWD",
+        "TMP",
+        "TEMP",
+        "TMPDIR",
+        "LANG",
+        "LANGUAGE",
+        "TERM",
+        "TZ",
+        "HOSTNAME",
+        "DISPLAY",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONUNBUFFERED",
+        "PYTHONSTARTUP",
+        "PYTHONIOENCODING",
+        "VIRTUAL_ENV",
+        "CONDA_PREFIX",
+        "LD_LIBRARY_PATH",
+        "LD_PRELOAD",
+        "SYSTEMROOT",
+        "COMSPEC",
+        "PATHEXT",
+        "APPDATA",
+        "USERPROFILE",
+    ]
+)
+
+
+def _clobbers(name: str, env: dict[str, str]) -> bool:
+    """Whether a variable called ``name`` would replace one the step already gets (PATH, HOME, AZUREML_*...)."""
+    upper = name.upper()
+    return (
+        upper in _RESERVED
+        or upper.startswith(("AZUREML_", "AMLPIPE_", "AML_", "LC_"))
+        or any(upper == key.upper() for key in (*env, *os.environ))
+    )
 
 
 def _param_str(value: Any) -> str:
@@ -104,7 +152,7 @@ class StepPreparer:
         """A dataset input's folder: the data's own folder when it can be used as is, else a copy."""
         from jupyter_amlpipe.workspace import dataset_files
 
-        dataset = item.dataset
+        dataset = item._dataset_for(self.plan.parameters)
         if item.mode != DOWNLOAD:
             folder = dataset_files.direct_folder(dataset._workspace, dataset._paths, dataset._options)
             if folder is not None:
@@ -119,23 +167,29 @@ class StepPreparer:
             value = self.plan.parameters[item.name]
             if isinstance(value, (DataPath, DataReference)):  # a data parameter used directly in arguments
                 return self.resolve((item, DataPathComputeBinding()))
+            if is_dataset(value):  # a dataset parameter used directly: an input named after the parameter
+                return self.resolve(DatasetConsumptionConfig(item.name, item))
             return _param_str(value)
         key = data_name(item)
         identity = (*data_identity(item), getattr(item, "mode", None), getattr(item, "path_on_compute", None))
+        if isinstance(item, DatasetConsumptionConfig):  # one dataset under two input names: each name is set
+            identity = (*identity, item.name)
         if identity in self._resolved:
             return self._resolved[identity]
         if isinstance(item, PipelineData):
             root = item._root()
             path = self._output(root) if root in self.sp.step.outputs else self._consumed(item)
-            input_name = getattr(item, "_input_name", None)  # OutputFileDatasetConfig.as_input(name)
+            input_name = item._dataset_input_name()  # as_input(name), as_dataset(), parse_delimited_files(), ...
             if input_name and root not in self.sp.step.outputs:
-                self.input_datasets[str(input_name)] = path
-                if isinstance(item, OutputTabularDatasetConfig):  # read_delimited_files() / read_parquet_files()
-                    self.tabular_datasets[str(input_name)] = dict(item._tabular)
+                self.input_datasets[input_name] = path
+                table = getattr(item, "_tabular", None)  # read_/parse_delimited_files(), read_/parse_parquet_files()
+                if table is not None:
+                    self.tabular_datasets[input_name] = dict(table)
         elif isinstance(item, DatasetConsumptionConfig):
             path = self.input_datasets[item.name] = self._dataset(item)
-            if getattr(item.dataset, "_kind", None) == "tabular":
-                self.tabular_datasets[item.name] = dict(item.dataset._options)
+            dataset = item._dataset_for(self.plan.parameters)
+            if getattr(dataset, "_kind", None) == "tabular":
+                self.tabular_datasets[item.name] = dict(dataset._options)
         elif isinstance(item, DataReference):
             path = self._existing(key, item.datastore, item.path_on_datastore, item.mode, item.path_on_compute)
         elif isinstance(item, DataPath):
@@ -159,6 +213,8 @@ class StepPreparer:
             value = self.plan.parameters[item.name]
             if isinstance(value, (DataPath, DataReference)):
                 return self.resolve((item, DataPathComputeBinding()))
+            if is_dataset(value):
+                return self.resolve(item)
             return value
         return item
 
@@ -213,6 +269,15 @@ class StepPreparer:
             env[f"AML_PARAMETER_{key}"] = _param_str(self.value_of(value))
         for name, path in self.paths.items():
             env[f"AZUREML_DATAREFERENCE_{name}"] = path
+        # v1: an OutputFileDatasetConfig's name, and a dataset input's, is also a variable holding its path
+        named = {
+            o.name: self.paths[o.name]
+            for o in step.outputs
+            if isinstance(o, OutputFileDatasetConfig) and o.name in self.paths
+        }
+        for name, path in {**named, **self.input_datasets}.items():
+            if not _clobbers(name, env):
+                env[name] = path
         if self.input_datasets:
             env[ctx.ENV_INPUT_DATASETS] = json.dumps(self.input_datasets)
         if self.tabular_datasets:

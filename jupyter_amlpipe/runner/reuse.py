@@ -103,8 +103,9 @@ class ReuseKeys:
             from jupyter_amlpipe.workspace.dataset_files import content_digest
 
             try:
-                digest = content_digest(item.dataset._files(), self.digests.digest)
-                options = json.dumps(item.dataset._options, sort_keys=True)  # selections, separator, ...
+                dataset = item._dataset_for(self.plan.parameters)  # a dataset parameter's value in this run
+                digest = content_digest(dataset._files(), self.digests.digest)
+                options = json.dumps(dataset._options, sort_keys=True)  # selections, separator, ...
                 return f"dataset:{digest}:{hashlib.sha256(options.encode()).hexdigest()}"
             except AmlpipeError:
                 return "missing"

@@ -87,12 +87,14 @@ def test_v1_string_values_are_taken_for_numbers_and_booleans(workspace: Any) -> 
 
 
 def test_dataset_assignments_must_be_empty_and_metadata_types_are_checked(workspace: Any) -> None:
-    with pytest.raises(DefinitionError, match=r"does not take dataset assignments.*DataPathAssignments"):
+    with pytest.raises(DefinitionError, match=r"DataSetDefinitionValueAssignments names 'raw', which is not a param"):
         parse_body(
             {"ExperimentName": "e", "DataSetDefinitionValueAssignments": {"raw": {"SavedDataSetReference": {}}}},
             DEFAULTS,
             workspace,
         )
+    with pytest.raises(DefinitionError, match=r"'epochs' does not take a dataset .*ParameterAssignments"):
+        parse_body({"ExperimentName": "e", "DataSetDefinitionValueAssignments": {"epochs": {}}}, DEFAULTS, workspace)
     with pytest.raises(DefinitionError, match="DisplayName must be a string"):
         parse_body({"ExperimentName": "e", "DisplayName": 3}, DEFAULTS, workspace)
     with pytest.raises(DefinitionError, match="EnforceRerun must be true or false"):

@@ -153,6 +153,8 @@ class Step:
                 found.append(item)
             elif isinstance(item, tuple) and item and isinstance(item[0], PipelineParameter):
                 found.append(item[0])
+            elif isinstance(getattr(item, "dataset", None), PipelineParameter):  # a dataset parameter's input
+                found.append(item.dataset)
         return found
 
     def _source_dir(self, default: str | None = None) -> Path:
