@@ -61,6 +61,7 @@ args = parser.parse_args()
 deadline = time.monotonic() + 300
 while not pathlib.Path(args.release).exists() and time.monotonic() < deadline:
     time.sleep(0.2)
+pathlib.Path(args.out).mkdir(parents=True, exist_ok=True)
 pathlib.Path(args.out, "data.txt").write_text("released")
 """
 COPY_SCRIPT = """\
@@ -69,6 +70,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--src")
 parser.add_argument("--out")
 args = parser.parse_args()
+pathlib.Path(args.out).mkdir(parents=True, exist_ok=True)
 pathlib.Path(args.out, "copy.txt").write_text(pathlib.Path(args.src, "data.txt").read_text())
 """
 GATED_CELLS = [
