@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jupyter_amlpipe.core.data import DataPath, DataReference, PipelineData, PipelineParameter, data_name, is_data
+from jupyter_amlpipe.core.data import (
+    DataPath,
+    DataReference,
+    PipelineData,
+    PipelineParameter,
+    data_name,
+    is_data,
+    is_dataset,
+)
 from jupyter_amlpipe.core.dataset import DatasetConsumptionConfig
 from jupyter_amlpipe.errors import AmlpipeError
 from jupyter_amlpipe.runner.plan import Plan, StepPlan
@@ -78,6 +86,8 @@ class ReuseKeys:
                 value = self.plan.parameters.get(item.name)
                 if isinstance(value, (DataPath, DataReference)):
                     digests.setdefault(item.name, self._datastore_digest(value.datastore, value.path_on_datastore))
+                elif is_dataset(value):  # a dataset parameter passed alone in arguments: its files' content
+                    digests.setdefault(item.name, self._dataset_digest(value))
             elif isinstance(item, PipelineData) and id(item._root()) in own_outputs:
                 continue
             elif is_data(item):
@@ -100,16 +110,23 @@ class ReuseKeys:
         if isinstance(item, (DataReference, DataPath)):
             return self._datastore_digest(item.datastore, item.path_on_datastore)
         if isinstance(item, DatasetConsumptionConfig):
-            from jupyter_amlpipe.workspace.dataset_files import content_digest
-
             try:
                 dataset = item._dataset_for(self.plan.parameters)  # a dataset parameter's value in this run
-                digest = content_digest(dataset._files(), self.digests.digest)
-                options = json.dumps(dataset._options, sort_keys=True)  # selections, separator, ...
-                return f"dataset:{digest}:{hashlib.sha256(options.encode()).hexdigest()}"
             except AmlpipeError:
                 return "missing"
+            return self._dataset_digest(dataset)
         return "unknown"
+
+    def _dataset_digest(self, dataset: Any) -> str:
+        """A dataset's files' content and its read options (selections, separator, ...)."""
+        from jupyter_amlpipe.workspace.dataset_files import content_digest
+
+        try:
+            digest = content_digest(dataset._files(), self.digests.digest)
+        except AmlpipeError:
+            return "missing"
+        options = json.dumps(dataset._options, sort_keys=True)
+        return f"dataset:{digest}:{hashlib.sha256(options.encode()).hexdigest()}"
 
     def _datastore_digest(self, store: Any, path: str | None) -> str:
         from jupyter_amlpipe.workspace.datastore import Datastore

@@ -131,3 +131,42 @@ def test_a_rest_body_swaps_the_dataset_of_a_published_pipeline(
 def test_a_non_dataset_default_is_refused_for_a_dataset_input() -> None:
     with pytest.raises(DefinitionError, match="not a dataset"):
         DatasetConsumptionConfig("tabular_dataset", PipelineParameter("p", default_value="x"))
+
+
+COUNT_ROWS = """
+import pathlib, sys
+folder = pathlib.Path(sys.argv[1])  # a dataset parameter alone in arguments: the dataset's folder
+rows = sum(len(p.read_text().splitlines()) - 1 for p in folder.rglob("*.csv"))
+out = pathlib.Path(sys.argv[2])
+out.mkdir(parents=True, exist_ok=True)
+(out / "rows.txt").write_text(str(rows))
+"""
+
+
+def test_a_dataset_parameter_alone_in_arguments_is_reused_only_while_its_files_are_unchanged(
+    workspace: Any, datasets: tuple[Any, Any], tmp_path: Path
+) -> None:
+    from jupyter_amlpipe import OutputFileDatasetConfig
+
+    small, _ = datasets
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "count.py").write_text(COUNT_ROWS)
+    param = PipelineParameter(name="ds", default_value=small)
+    step = PythonScriptStep(
+        "count.py", name="count", arguments=[param, OutputFileDatasetConfig("rows")], source_directory=str(code)
+    )
+    pipeline = Pipeline(workspace, [step])
+
+    def rows(run: Any) -> str:
+        run.wait_for_completion(show_output=False, raise_on_error=True)
+        out = run.find_step_run("count")[0].get_output_data("rows")
+        return (Path(out.datastore.local_path(out.path_on_datastore)) / "rows.txt").read_text()
+
+    assert rows(Experiment(workspace, "alone").submit(pipeline)) == "2"
+    again = Experiment(workspace, "alone").submit(pipeline)
+    assert rows(again) == "2" and again.find_step_run("count")[0].get_reuse_info()["reused"] is True
+    store = workspace.get_default_datastore()
+    (store.local_path() / "small" / "a.csv").write_text("id,score\n1,2\n2,3\n3,4\n")  # the dataset's file changed
+    changed = Experiment(workspace, "alone").submit(pipeline)
+    assert rows(changed) == "3" and changed.find_step_run("count")[0].get_reuse_info()["reused"] is False
