@@ -207,7 +207,7 @@ class OutputFileDatasetConfig(PipelineData):
     def _as_table(
         self, options: dict[str, Any], include_path: bool, path_glob: str | None
     ) -> OutputTabularDatasetConfig:
-        return _table_view(self, OutputTabularDatasetConfig, options, include_path, path_glob)  # type: ignore[no-any-return]
+        return table_view(self, OutputTabularDatasetConfig, options, include_path, path_glob)  # type: ignore[no-any-return]
 
     # -- used by the runner ---------------------------------------------------
     def _location(self, step_run_id: str) -> str:
@@ -238,11 +238,11 @@ class OutputTabularDatasetConfig(OutputFileDatasetConfig):
 
     def keep_columns(self, columns: str | list[str]) -> OutputTabularDatasetConfig:
         """Read only these columns (v1)."""
-        return self._with_options(keep_columns=[columns] if isinstance(columns, str) else list(columns))
+        return _with_column_op(self, "keep_columns", columns)  # type: ignore[no-any-return]
 
     def drop_columns(self, columns: str | list[str]) -> OutputTabularDatasetConfig:
         """Read every column but these (v1)."""
-        return self._with_options(drop_columns=[columns] if isinstance(columns, str) else list(columns))
+        return _with_column_op(self, "drop_columns", columns)  # type: ignore[no-any-return]
 
     def random_split(self, percentage: float, seed: int | None = None) -> Any:
         raise DefinitionError(
@@ -260,11 +260,6 @@ class OutputTabularDatasetConfig(OutputFileDatasetConfig):
         assert root._register is not None
         root._register["tabular"] = dict(self._tabular)
         return self
-
-    def _with_options(self, **options: Any) -> OutputTabularDatasetConfig:
-        view = copy.copy(self)
-        view._tabular = {**self._tabular, **options}
-        return view
 
     def __repr__(self) -> str:
         return f"OutputTabularDatasetConfig(name={self.name!r}, format={self._tabular.get('format')!r})"
@@ -309,7 +304,7 @@ class PipelineOutputFileDataset(PipelineData):
         ``file_extension`` (``".csv"``) keeps only the files that end with it.
         """
         options = {"format": "delimited", "separator": separator, "header": _has_header(header)}
-        return _table_view(self, PipelineOutputTabularDataset, options, include_path, _extension_glob(file_extension))  # type: ignore[no-any-return]
+        return table_view(self, PipelineOutputTabularDataset, options, include_path, _extension_glob(file_extension))  # type: ignore[no-any-return]
 
     def parse_parquet_files(
         self,
@@ -320,7 +315,7 @@ class PipelineOutputFileDataset(PipelineData):
     ) -> PipelineOutputTabularDataset:
         """The parquet files as a TabularDataset for the consumers (v1; reading needs pyarrow)."""
         options = {"format": "parquet"}
-        return _table_view(self, PipelineOutputTabularDataset, options, include_path, _extension_glob(file_extension))  # type: ignore[no-any-return]
+        return table_view(self, PipelineOutputTabularDataset, options, include_path, _extension_glob(file_extension))  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
@@ -338,15 +333,11 @@ class PipelineOutputTabularDataset(PipelineOutputFileDataset):
 
     def keep_columns(self, columns: str | list[str]) -> PipelineOutputTabularDataset:
         """Read only these columns (v1)."""
-        view = copy.copy(self)
-        view._tabular = {**self._tabular, "keep_columns": [columns] if isinstance(columns, str) else list(columns)}
-        return view
+        return _with_column_op(self, "keep_columns", columns)  # type: ignore[no-any-return]
 
     def drop_columns(self, columns: str | list[str]) -> PipelineOutputTabularDataset:
         """Read every column but these (v1)."""
-        view = copy.copy(self)
-        view._tabular = {**self._tabular, "drop_columns": [columns] if isinstance(columns, str) else list(columns)}
-        return view
+        return _with_column_op(self, "drop_columns", columns)  # type: ignore[no-any-return]
 
 
 def _has_header(header: Any) -> bool:
@@ -361,7 +352,7 @@ def _extension_glob(file_extension: str) -> str | None:
     return f"*{ext}" if ext.startswith(".") else f"*.{ext}"
 
 
-def _table_view(
+def table_view(
     data: PipelineData, cls: type, options: dict[str, Any], include_path: bool, path_glob: str | None
 ) -> Any:
     """A view of ``data`` that its consumers read as a table with ``options`` (one mechanism for both kinds)."""
@@ -374,6 +365,18 @@ def _table_view(
     view._dataset_view = True
     view._tabular = {**options, "include_path": bool(include_path), "path_glob": path_glob}
     return view
+
+
+def _with_column_op(view: Any, op: str, columns: str | list[str]) -> Any:
+    """A copy of a table view with one more column selection, in the TabularDataset's own ``transforms`` form
+    (applied by :func:`jupyter_amlpipe.workspace.dataset_select.apply_to_table`, in call order)."""
+    chosen = [columns] if isinstance(columns, str) else list(columns)
+    made = copy.copy(view)
+    made._tabular = {
+        **view._tabular,
+        "transforms": [*view._tabular.get("transforms", []), {"op": op, "columns": chosen}],
+    }
+    return made
 
 
 def _check_template(path: str, name: str) -> str:

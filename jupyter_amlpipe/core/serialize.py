@@ -20,7 +20,14 @@ from jupyter_amlpipe.core.data import (
     PipelineParameter,
     is_dataset,
 )
-from jupyter_amlpipe.core.dataset import DatasetConsumptionConfig, OutputFileDatasetConfig, PipelineOutputFileDataset
+from jupyter_amlpipe.core.dataset import (
+    DatasetConsumptionConfig,
+    OutputFileDatasetConfig,
+    OutputTabularDatasetConfig,
+    PipelineOutputFileDataset,
+    PipelineOutputTabularDataset,
+    table_view,
+)
 from jupyter_amlpipe.core.environment import CondaDependencies, Environment, RunConfiguration
 from jupyter_amlpipe.core.pipeline import Pipeline
 from jupyter_amlpipe.core.steps import STEP_TYPES
@@ -238,16 +245,15 @@ class _Decoder:
         if "$pd" in v:
             pd = self.pipeline_data(v["$pd"])
             view = pd.as_download() if v.get("mode") == "download" else pd
-            if v.get("tabular") is not None and isinstance(pd, OutputFileDatasetConfig):
-                table = (
-                    pd.read_delimited_files() if v["tabular"].get("format") == "delimited" else pd.read_parquet_files()
+            if v.get("tabular") is not None:  # read_*_files() of an output, parse_*_files() of a PipelineData
+                kind = (
+                    OutputTabularDatasetConfig
+                    if isinstance(pd, OutputFileDatasetConfig)
+                    else PipelineOutputTabularDataset
                 )
-                table._tabular = dict(v["tabular"])
-                view = table.as_input(v.get("input_name") or None)
-            elif v.get("tabular") is not None:  # PipelineData.parse_delimited_files() / parse_parquet_files()
-                parsed = pd.as_dataset().parse_parquet_files()
-                parsed._tabular = dict(v["tabular"])
-                view = parsed.as_named_input(v["input_name"]) if v.get("input_name") else parsed
+                view = table_view(pd, kind, {}, False, None)
+                view._tabular = dict(v["tabular"])
+                view._input_name = v.get("input_name") or None
             elif v.get("dataset") == "file":  # PipelineData.as_dataset()
                 view = PipelineOutputFileDataset._view_of(view)
                 view._input_name = v.get("input_name") or None

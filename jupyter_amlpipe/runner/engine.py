@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from jupyter_amlpipe.core.data import PipelineData
 from jupyter_amlpipe.errors import AmlpipeError
 from jupyter_amlpipe.runner import liveness
 from jupyter_amlpipe.runner.job import JobHandle, StepJob
@@ -56,7 +57,7 @@ def _output_hint(active: _Active, tail: str) -> str:
         return ""
     for name, staging, _store, _rel in active.preparer.staged:
         if str(staging) in tail and not staging.exists():
-            is_plain = any(o.name == name and type(o).__name__ == "PipelineData" for o in active.sp.step.outputs)
+            is_plain = any(o.name == name and type(o) is PipelineData for o in active.sp.step.outputs)
             alternative = f", or declare it a folder (PipelineData({name!r}, is_directory=True))" if is_plain else ""
             return (
                 f"\nOutput {name!r} is a path the step creates, as in Azure ML v1: call "

@@ -229,7 +229,7 @@ def _read_tables(files: Sequence[tuple[str, Callable[[], Any]]], options: dict[s
             frame.insert(0, "Path", rel)
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return dataset_select.apply_to_table(_select_columns(table, options, what), transforms, what)
+    return dataset_select.apply_to_table(table, transforms, what)
 
 
 def _read_csv(pd: Any, handle: Any, options: dict[str, Any], what: str, rel: str) -> Any:
@@ -282,19 +282,3 @@ _READERS: dict[str, Callable[[Any, Any, dict[str, Any], str, str], Any]] = {
     "parquet": _read_parquet,
     "json_lines": _read_json_lines,
 }
-
-
-def _select_columns(table: Any, options: dict[str, Any], what: str) -> Any:
-    """v1's ``keep_columns`` / ``drop_columns``; an unknown column is an error naming the known ones."""
-    for key in ("keep_columns", "drop_columns"):
-        wanted = options.get(key) or []
-        missing = [c for c in wanted if c not in table.columns]
-        if missing:
-            raise LookupFailed(
-                f"{what}: {key} names column(s) {missing} that the data does not have; it has {list(table.columns)}."
-            )
-    if options.get("keep_columns"):
-        table = table[list(options["keep_columns"])]
-    if options.get("drop_columns"):
-        table = table.drop(columns=list(options["drop_columns"]))
-    return table
